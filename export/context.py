@@ -52,6 +52,7 @@ class Context:
         smoke: run every stage for real on a small subset (minutes, for CI).
         embed_fn: text -> unit vectors, the *runtime* encoder over the exported text
             tower, so training features are exactly what the SDK computes.
+        embed_id: identity of that tower (its bundle sha256), part of the cache key.
     """
 
     data: Path
@@ -60,12 +61,14 @@ class Context:
     seed: int
     dim: int
     embed_fn: Callable[[list[str]], np.ndarray]
+    embed_id: str = "text"
     results: dict[str, StageResult] = field(default_factory=dict)
 
     def embed(self, texts: Sequence[str], *, tag: str) -> np.ndarray:
         """Unit vectors of ``texts`` ``(N, dim)``, cached on disk under ``work/emb``."""
         texts = list(texts)
-        key = hashlib.sha256(json.dumps(texts).encode()).hexdigest()[:16]
+        # The key covers the texts and the text tower, so a new tower never reuses vectors.
+        key = hashlib.sha256(json.dumps([self.embed_id, texts]).encode()).hexdigest()[:16]
         path = self.work / "emb" / f"{tag}-{key}.npy"
         if path.exists():
             return np.load(path)

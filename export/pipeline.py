@@ -102,7 +102,7 @@ def _write(ctx: Context, text: object, out: Path, metrics: dict[str, dict[str, f
     models["text_encoder"] = (text.onnx_path, specs["text_encoder"], text.quantization)
     provenance: list[Provenance] = [TEXT_PROVENANCE]
     for res in ctx.results.values():
-        spec = specs[res.name]
+        spec = res.spec if res.spec.name == res.name else specs[res.name]
         path = export_module(res.module, res.make_inputs(2), spec, export_dir / f"{res.name}.onnx")
         parity = check_parity(res.module, path, spec, res.make_inputs)
         res.metrics["parity_max_abs_diff"] = max(parity.values())

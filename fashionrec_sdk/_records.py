@@ -131,7 +131,9 @@ class Filters(Record):
         ):
             return False
         color = (product.color or "").lower()
-        if self.colors is not None and not any(c.lower() in color for c in self.colors):
+        # A colour asked for may be named in the colour field or in the title.
+        named = f"{color} {product.title.lower()}"
+        if self.colors is not None and not any(c.lower() in named for c in self.colors):
             return False
         if self.exclude_colors is not None and any(
             c.lower() in color or c.lower() in product.title.lower() for c in self.exclude_colors

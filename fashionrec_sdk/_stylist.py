@@ -29,6 +29,10 @@ __all__ = ["IMAGE_WEIGHT", "PhysiqueFit", "Stylist", "as_products", "fuse_vector
 #: Weight of the image vector when fusing it with the text vector of an item.
 IMAGE_WEIGHT = 0.5
 
+#: A physique label whose training base rate is below this (or above 1 - this) has too
+#: little evidence to score: it is reported as neutral.
+MIN_PRIOR = 0.02
+
 ProductLike = Product | Mapping[str, Any]
 
 
@@ -147,6 +151,12 @@ class Stylist:
         self._prior_logits = np.array(
             [_logit(self.label_priors[lab]) for lab in self.labels], np.float32
         )
+        #: Labels the physique model has evidence for (base rate not ~0 or ~1 in
+        #: training); the others (e.g. a body shape absent from the training people)
+        #: are reported as neutral and left out of the overall score.
+        self.trusted_labels = frozenset(
+            lab for lab, p in self.label_priors.items() if MIN_PRIOR <= p <= 1 - MIN_PRIOR
+        )
 
     @property
     def image_encoder(self) -> ImageEncoder:
@@ -214,9 +224,12 @@ class Stylist:
             if not outfit:
                 raise InvalidInputError(f"outfit {row} has no items", field=f"outfits[{row}]")
             vecs = vectors[row] if vectors is not None else self.text_vectors(list(outfit))
-            item_vecs[row, : len(outfit)] = vecs
+            ids = self.category_ids(outfit)
+            # The outfit encoder was trained on items sorted by coarse category (stable).
+            order = np.argsort(ids, kind="stable")
+            item_vecs[row, : len(outfit)] = np.asarray(vecs)[order]
             mask[row, : len(outfit)] = 1.0
-            cats[row, : len(outfit)] = self.category_ids(outfit)
+            cats[row, : len(outfit)] = ids[order]
         outfit_vec, logits = run_session(
             self.bundle.session("outfit_encoder"),
             {"item_vectors": item_vecs, "item_mask": mask, "categories": cats},
@@ -256,7 +269,7 @@ class Stylist:
 
     def physique_scores(self, probs: np.ndarray, body: BodyProfile) -> np.ndarray:
         """Overall fit ``(B,)`` in [0, 1] (0.5 = neutral) of label probabilities for ``body``."""
-        idx = [self.labels.index(lab) for lab in body.labels if lab in self.labels]
+        idx = [self.labels.index(lab) for lab in body.labels if lab in self.trusted_labels]
         if not idx:
             return np.full(probs.shape[0], 0.5, np.float32)
         logit = np.log(np.clip(probs[:, idx], 1e-6, 1 - 1e-6)) - np.log(
@@ -278,11 +291,13 @@ class Stylist:
         labels = {lab: float(probs[0, i]) for i, lab in enumerate(self.labels)}
         lift = {
             lab: float(_sigmoid(np.array(_logit(labels[lab]) - self._prior_logits[i])))
+            if lab in self.trusted_labels
+            else 0.5
             for i, lab in enumerate(self.labels)
         }
         reasons = []
         for lab in body.labels:
-            if lab in lift:
+            if lab in self.trusted_labels:
                 phrase = _LABEL_PHRASES.get(lab, lab.replace("_", " "))
                 if lift[lab] >= 0.55:
                     reasons.append(f"suits {phrase}")

@@ -50,7 +50,12 @@ class TextTower:
         self.tokenizer = tokenizer
         self.quantization = quantization
         self.metrics = metrics
-        self.encoder = TextEncoder(ModelBundle.load(bundle, providers="cpu"), batch_size=128)
+        loaded = ModelBundle.load(bundle, providers="cpu")
+        self.encoder = TextEncoder(loaded, batch_size=128)
+        # Content identity (model + tokenizer hashes; not the manifest, which carries a
+        # creation time), so a rebuilt but identical tower keeps the embedding caches.
+        entry = loaded.manifest.models["text_encoder"]
+        self.sha256 = entry.sha256[:16] + loaded.manifest.files["tokenizer.json"].sha256[:16]
 
 
 def _mini_bundle(work: Path, name: str, onnx_path: Path, tokenizer: Path, quant: str) -> Path:

@@ -1,0 +1,1 @@
+"""Pieces of ``benchmarks/quality.py``: one module per evaluated task, plus pure metrics."""

@@ -1,0 +1,16 @@
+"""Recommendation tasks, ranking and multi-round sessions."""
+
+from ._ranking import RankingWeights
+from ._recommender import Recommender
+from ._reply import OpenAIChatReply, ReplyBackend
+from ._session import Round, Session, SessionReply
+
+__all__ = [
+    "OpenAIChatReply",
+    "RankingWeights",
+    "Recommender",
+    "ReplyBackend",
+    "Round",
+    "Session",
+    "SessionReply",
+]

@@ -1,0 +1,266 @@
+"""Multi-round sessions: ask, refine, like/dislike, undo; serialisable for stateless backends."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pydantic import Field
+
+from .._errors import InvalidInputError
+from .._parser import Constraints, parse_request
+from .._records import Filters, Recommendation, UserProfile
+from .._validation import Record
+from ._reply import ReplyBackend, template_reply
+
+if TYPE_CHECKING:
+    from ._recommender import Recommender
+
+__all__ = ["Round", "Session", "SessionReply"]
+
+logger = logging.getLogger("fashionrec_sdk")
+_FORMAT = "fashionrec-session"
+_VERSION = 1
+
+
+class Round(Record):
+    """One request and what it returned."""
+
+    kind: str
+    text: str
+    constraints: Constraints
+    results: tuple[str, ...] = ()
+
+
+class SessionReply(Record):
+    """The answer to ``ask``/``refine``: recommendations, parsed constraints, assistant text."""
+
+    text: str
+    constraints: Constraints
+    recommendations: tuple[Recommendation, ...] = ()
+    round: int = Field(ge=0)
+
+    def __iter__(self) -> Iterator[Recommendation]:  # type: ignore[override]
+        return iter(self.recommendations)
+
+    def __len__(self) -> int:
+        return len(self.recommendations)
+
+    def __getitem__(self, i: int) -> Recommendation:
+        return self.recommendations[i]
+
+
+def _combine(current: Constraints, new: Constraints, last_prices: list[float]) -> Constraints:
+    """A refinement on top of the current constraints (explicit values win, lists merge)."""
+    data = current.model_dump()
+    if new.text:
+        data["text"] = (current.text + " " + new.text).strip() if not new.categories else new.text
+    for key in ("categories", "colors", "sizes", "occasions"):
+        if getattr(new, key):
+            data[key] = getattr(new, key)
+    data["exclude_colors"] = tuple(dict.fromkeys((*current.exclude_colors, *new.exclude_colors)))
+    data["colors"] = tuple(c for c in data["colors"] if c not in data["exclude_colors"])
+    styles = [s for s in current.styles if s not in new.avoid_styles] + list(new.styles)
+    data["styles"] = tuple(dict.fromkeys(styles))
+    data["avoid_styles"] = tuple(dict.fromkeys((*current.avoid_styles, *new.avoid_styles)))
+    if new.max_price is not None:
+        data["max_price"] = new.max_price
+    if new.min_price is not None:
+        data["min_price"] = new.min_price
+    if new.cheaper and last_prices:
+        data["max_price"] = round(float(np.median(last_prices)) * 0.8, 2)
+        if data["min_price"] is not None and data["min_price"] > data["max_price"]:
+            data["min_price"] = None
+    if new.pricier and last_prices:
+        data["min_price"] = round(float(np.median(last_prices)) * 1.2, 2)
+        if data["max_price"] is not None and data["max_price"] < data["min_price"]:
+            data["max_price"] = None
+    if new.gender:
+        data["gender"] = new.gender
+    data["cheaper"] = data["pricier"] = False
+    return Constraints.model_validate(data)
+
+
+class Session:
+    """A conversation with the recommender, FashionM3-style.
+
+    ``ask`` starts a new request, ``refine`` adds feedback on top ("cheaper, no
+    black"), ``undo`` drops the last refinement, ``like``/``dislike`` steer later
+    rounds. ``to_json()``/``Session.from_json()`` keep it in a cookie or a database;
+    a restored session continues exactly as the original would.
+    """
+
+    def __init__(
+        self, recommender: Recommender | None, *, user: UserProfile | None = None, k: int = 6
+    ) -> None:
+        self.recommender = recommender
+        self.user = user or UserProfile()
+        self.k = k
+        self.rounds: list[Round] = []
+        self._stack: list[Constraints] = []
+        self._liked: list[str] = []
+        self._disliked: list[str] = []
+        self._image_vector: list[float] | None = None
+
+    # -- state ------------------------------------------------------------------------
+    @property
+    def history(self) -> list[Round]:
+        """Every round so far (ask, refine, undo), oldest first."""
+        return list(self.rounds)
+
+    @property
+    def constraints(self) -> Constraints | None:
+        return self._stack[-1] if self._stack else None
+
+    def like(self, product_id: str) -> None:
+        if product_id not in self._require().catalog:
+            raise InvalidInputError(
+                f"product {product_id!r} is not in the catalog",
+                field="product_id",
+                product_id=product_id,
+            )
+        self._liked.append(product_id)
+        if product_id in self._disliked:
+            self._disliked.remove(product_id)
+
+    def dislike(self, product_id: str) -> None:
+        if product_id not in self._require().catalog:
+            raise InvalidInputError(
+                f"product {product_id!r} is not in the catalog",
+                field="product_id",
+                product_id=product_id,
+            )
+        self._disliked.append(product_id)
+        if product_id in self._liked:
+            self._liked.remove(product_id)
+
+    def _require(self) -> Recommender:
+        if self.recommender is None:
+            raise InvalidInputError(
+                "this session is not attached to a recommender: use Session.from_json(data, recommender=rec)",
+                field="recommender",
+            )
+        return self.recommender
+
+    # -- rounds -----------------------------------------------------------------------
+    def ask(self, text: str, image: Any = None) -> SessionReply:
+        """Start a new request ("an outfit for a job interview under $200")."""
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidInputError("text must be a non-empty string", field="text")
+        rec = self._require()
+        self._image_vector = None
+        if image is not None:
+            self._image_vector = [float(x) for x in rec.stylist.image_encoder.encode(image)]
+        self._stack = [parse_request(text)]
+        return self._run("ask", text)
+
+    def refine(self, feedback: str) -> SessionReply:
+        """Refine the current request ("cheaper", "no black", "in blue", "shoes instead")."""
+        if not isinstance(feedback, str) or not feedback.strip():
+            raise InvalidInputError("feedback must be a non-empty string", field="feedback")
+        if not self._stack:
+            return self.ask(feedback)
+        rec = self._require()
+        last = self.rounds[-1].results if self.rounds else ()
+        shown = [rec.catalog.get(i) for i in last]
+        prices = [p.price for p in shown if p is not None and p.price is not None]
+        self._stack.append(_combine(self._stack[-1], parse_request(feedback), prices))
+        return self._run("refine", feedback)
+
+    def undo(self) -> SessionReply:
+        """Drop the last refinement and show the previous round's request again."""
+        if len(self._stack) < 2:
+            raise InvalidInputError("nothing to undo", field="undo")
+        self._stack.pop()
+        return self._run("undo", "undo")
+
+    def _run(self, kind: str, text: str) -> SessionReply:
+        rec = self._require()
+        c = self._stack[-1]
+        user = self.user.model_copy(
+            update={
+                "liked": tuple(dict.fromkeys((*self.user.liked, *self._liked))),
+                "disliked": tuple(dict.fromkeys((*self.user.disliked, *self._disliked))),
+            }
+        )
+        recs = self._recommend(rec, c, user)
+        draft = template_reply(
+            text if kind == "ask" else self.rounds[0].text if self.rounds else text,
+            c,
+            recs,
+            refined=kind != "ask",
+        )
+        reply_text = draft
+        backend: ReplyBackend | None = rec.reply_backend
+        if backend is not None and recs:
+            try:
+                reply_text = backend.phrase(text, draft, recs)
+            except Exception as err:  # any backend failure falls back to the template
+                logger.warning("reply backend failed (%s); using the template", err)
+        self.rounds.append(
+            Round(kind=kind, text=text, constraints=c, results=tuple(r.product.id for r in recs))
+        )
+        return SessionReply(
+            text=reply_text, constraints=c, recommendations=tuple(recs), round=len(self.rounds) - 1
+        )
+
+    def _recommend(
+        self, rec: Recommender, c: Constraints, user: UserProfile
+    ) -> list[Recommendation]:
+        from ._recommender import _merge_filters
+
+        f = _merge_filters(Filters(exclude_ids=frozenset(user.disliked)), c)
+        query = c.query_text() or "wardrobe essentials"
+        label = c.describe() or c.text or None
+        if self._image_vector is not None or c.categories:
+            image_vec = (
+                None if self._image_vector is None else np.asarray(self._image_vector, np.float32)
+            )
+            return rec._ranked_for_query(
+                query, user, f, self.k, image_vector=image_vec, label=label
+            )
+        return rec._look(query, user, f, self.k, label=label)
+
+    # -- persistence ------------------------------------------------------------------
+    def to_json(self) -> str:
+        """Everything needed to continue this session elsewhere (no images, no vectors of the catalog)."""
+        return json.dumps(
+            {
+                "format": _FORMAT,
+                "version": _VERSION,
+                "k": self.k,
+                "user": self.user.model_dump(mode="json"),
+                "rounds": [r.model_dump(mode="json") for r in self.rounds],
+                "stack": [c.model_dump(mode="json") for c in self._stack],
+                "liked": self._liked,
+                "disliked": self._disliked,
+                "image_vector": self._image_vector,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, data: str | bytes, recommender: Recommender | None = None) -> Session:
+        """Restore a session saved with :meth:`to_json` (attach a recommender to continue)."""
+        try:
+            obj = json.loads(data)
+        except (ValueError, TypeError) as err:
+            raise InvalidInputError(
+                f"session data is not valid JSON: {err}", field="data"
+            ) from None
+        if not isinstance(obj, dict) or obj.get("format") != _FORMAT:
+            raise InvalidInputError("not a fashionrec session", field="format")
+        if obj.get("version") != _VERSION:
+            raise InvalidInputError(
+                f"unsupported session version {obj.get('version')!r}", field="version"
+            )
+        s = cls(recommender, user=UserProfile.model_validate(obj["user"]), k=int(obj["k"]))
+        s.rounds = [Round.model_validate(r) for r in obj["rounds"]]
+        s._stack = [Constraints.model_validate(c) for c in obj["stack"]]
+        s._liked = [str(x) for x in obj["liked"]]
+        s._disliked = [str(x) for x in obj["disliked"]]
+        vec = obj.get("image_vector")
+        s._image_vector = None if vec is None else [float(x) for x in vec]
+        return s
