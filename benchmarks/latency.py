@@ -201,8 +201,9 @@ def bench_ann(n: int, queries: int, dim: int = 384) -> dict[str, Any]:
 
     from fashionrec_sdk._catalog._index import DEFAULT_PARAMS
 
-    base = clustered_vectors(n, dim, seed=11)
-    q = clustered_vectors(queries, dim, seed=12)
+    # One draw, split: queries come from the same distribution as the indexed items.
+    allv = clustered_vectors(n + queries, dim, seed=11)
+    base, q = allv[:n], allv[n:]
     t = time.perf_counter()
     exact = np.argsort(-(q @ base.T), axis=1)[:, :10]
     exact_qps = queries / (time.perf_counter() - t)
@@ -219,13 +220,13 @@ def bench_ann(n: int, queries: int, dim: int = 384) -> dict[str, Any]:
     out["exact_numpy"]["qps_1thread_single"] = 1.0 / float(np.mean(one))
     index = hnswlib.Index(space="ip", dim=dim)
     index.init_index(
-        max_elements=n, M=DEFAULT_PARAMS.M, ef_construction=DEFAULT_PARAMS.ef_construction
+        max_elements=n, M=DEFAULT_PARAMS.m, ef_construction=DEFAULT_PARAMS.ef_construction
     )
     index.set_num_threads(os.cpu_count() or 1)
     index.add_items(base, np.arange(n))
     index.set_num_threads(1)
     curve = []
-    for ef in (16, 32, 64, 128, 256):
+    for ef in (16, 32, 64, DEFAULT_PARAMS.ef, 128, 256):
         index.set_ef(max(ef, 10))
         t = time.perf_counter()
         labels, _ = index.knn_query(q, k=10)
@@ -235,7 +236,7 @@ def bench_ann(n: int, queries: int, dim: int = 384) -> dict[str, Any]:
         )
         curve.append({"ef": ef, "recall@10": recall, "qps_1thread": qps})
     out["hnswlib"] = {
-        "M": DEFAULT_PARAMS.M,
+        "M": DEFAULT_PARAMS.m,
         "ef_construction": DEFAULT_PARAMS.ef_construction,
         "default_ef": DEFAULT_PARAMS.ef,
         "curve": curve,
@@ -246,7 +247,7 @@ def bench_ann(n: int, queries: int, dim: int = 384) -> dict[str, Any]:
         out["faiss"] = "not installed (make bench installs faiss-cpu in the benchmark run)"
         return out
     faiss.omp_set_num_threads(os.cpu_count() or 1)
-    fidx = faiss.IndexHNSWFlat(dim, DEFAULT_PARAMS.M, faiss.METRIC_INNER_PRODUCT)
+    fidx = faiss.IndexHNSWFlat(dim, DEFAULT_PARAMS.m, faiss.METRIC_INNER_PRODUCT)
     fidx.hnsw.efConstruction = DEFAULT_PARAMS.ef_construction
     fidx.add(base)
     faiss.omp_set_num_threads(1)
@@ -260,7 +261,7 @@ def bench_ann(n: int, queries: int, dim: int = 384) -> dict[str, Any]:
             np.mean([len(set(a) & set(b)) / 10 for a, b in zip(labels, exact, strict=True)])
         )
         fcurve.append({"ef": ef, "recall@10": recall, "qps_1thread": qps})
-    out["faiss_hnsw"] = {"M": DEFAULT_PARAMS.M, "curve": fcurve}
+    out["faiss_hnsw"] = {"M": DEFAULT_PARAMS.m, "curve": fcurve}
     return out
 
 

@@ -127,7 +127,7 @@ def quantize_int8(src: Path, dst: Path) -> Path:
 
     root = logging.getLogger()
     level = root.level
-    root.setLevel(logging.WARNING)  # quantize_dynamic logs every skipped node at INFO
+    root.setLevel(logging.ERROR)  # quantize_dynamic logs every skipped node
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -50,6 +50,8 @@ _CATEGORY_PHRASES = {
     "jewellery": "jewellery such as earrings or a necklace",
 }
 _COLD_START_QUERY = "classic versatile wardrobe essentials"
+#: Added to the relevance of an alternative named in the colour the feedback asks for.
+COLOUR_BONUS = 0.2
 
 
 class _Hit(Protocol):
@@ -359,8 +361,11 @@ class Recommender:
         cand_vecs = self._item_vectors(cands)
         rel = cand_vecs @ centre
         anchors = join_names([short_name(p) for p in outfit[:2]])
+        rel = 0.3 * rel
+        if query is not None:  # the request ("job interview") matters as much as the look
+            rel = rel + cand_vecs @ l2_normalize(query)
         comps = [
-            {"compatibility": float(c), "relevance": 0.3 * float(r), "physique": float(p)}
+            {"compatibility": float(c), "relevance": float(r), "physique": float(p)}
             for c, r, p in zip(compat, rel, phys, strict=True)
         ]
         why = [
@@ -531,12 +536,23 @@ class Recommender:
         f = f.model_copy(update={"exclude_ids": f.exclude_ids | {p.id for p in items}})
         ref_text = self._text_vectors([old])
         query = self.stylist.compose(ref_text, feedback)[0]
-        products, vecs, _ = self._candidates(
-            query, max(3 * k, self.candidates), f, category=old.coarse_category
-        )
+        n = max(3 * k, self.candidates)
+        products, vecs, _ = self._candidates(query, n, f, category=old.coarse_category)
+        if constraints.colors:
+            # Items named in the wanted colour first; others (colour unknown) stay eligible.
+            hard = f.model_copy(update={"colors": constraints.colors})
+            coloured, cvecs, _ = self._candidates(query, n, hard, category=old.coarse_category)
+            seen = {p.id for p in coloured}
+            keep = [i for i, p in enumerate(products) if p.id not in seen]
+            products = coloured + [products[i] for i in keep]
+            vecs = np.vstack([cvecs, vecs[keep]]) if len(coloured) else vecs
         if not products:
             return []
-        rel = vecs @ query
+        wanted = constraints.colors
+        colour_hit = np.array(
+            [any(c in f"{p.color or ''} {p.title}".lower() for c in wanted) for p in products]
+        )
+        rel = vecs @ query + COLOUR_BONUS * colour_hit
         if rest:
             rest_vecs = self._text_vectors(rest)
             cand_text = self._text_vectors(products)

@@ -214,7 +214,8 @@ class Session:
 
         f = _merge_filters(Filters(exclude_ids=frozenset(user.disliked)), c)
         query = c.query_text() or "wardrobe essentials"
-        label = c.describe() or c.text or None
+        # "matches …" names what was asked for; limits have reasons of their own.
+        label = " ".join((*c.occasions, *c.styles, c.text)).strip() or None
         if self._image_vector is not None or c.categories:
             image_vec = (
                 None if self._image_vector is None else np.asarray(self._image_vector, np.float32)
