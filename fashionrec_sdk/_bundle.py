@@ -13,22 +13,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from ._errors import ArtifactIntegrityError, IncompatibleArtifactError, InvalidInputError
+from ._integrity import check_file, sha256_file
 from ._manifest import BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, BundleManifest, FileEntry
 from ._onnx import Providers, create_session
 from ._paths import resolve_bundle_dir
 
 __all__ = ["ModelBundle", "sha256_file"]
-
-_CHUNK = 1 << 20
-
-
-def sha256_file(path: str | Path) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _read_manifest(directory: Path) -> tuple[BundleManifest, str]:
@@ -76,23 +66,7 @@ def _verify(directory: Path, name: str, entry: FileEntry) -> Path:
         raise ArtifactIntegrityError(
             f"bundle entry {name!r} points outside the bundle: {entry.file}", path=target
         )
-    if not target.is_file():
-        raise ArtifactIntegrityError(f"bundle file for {name!r} is missing: {target}", path=target)
-    size = target.stat().st_size
-    if size != entry.bytes:
-        raise ArtifactIntegrityError(
-            f"bundle file {target} has {size} bytes, manifest says {entry.bytes} "
-            "(truncated or replaced)",
-            path=target,
-        )
-    digest = sha256_file(target)
-    if digest != entry.sha256:
-        raise ArtifactIntegrityError(
-            f"bundle file {target} has sha256 {digest}, manifest says {entry.sha256} "
-            "(the file was altered)",
-            path=target,
-        )
-    return target
+    return check_file(target, entry.bytes, entry.sha256, what=f"bundle file for {name!r}")
 
 
 class ModelBundle:

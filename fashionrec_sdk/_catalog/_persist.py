@@ -49,6 +49,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .._categories import COARSE_CATEGORIES
 from .._errors import ArtifactIntegrityError, IncompatibleArtifactError, InvalidInputError
+from .._integrity import check_file, sha256_file
 from .._records import Product
 from ._index import AnnIndex, IndexParams
 from ._store import Entry, VectorStore
@@ -75,7 +76,6 @@ CATALOG_FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 _LOCK = ".lock"
 _MAX_MANIFEST_BYTES = 16 * 1024 * 1024
-_CHUNK = 1 << 20
 _OUR_FILE = re.compile(r"^(products|text|image|index-[a-z]+)-(\d{6,})\.(jsonl|npy|hnsw)$")
 _OUR_TEMP = re.compile(r"^manifest\.json\.tmp$")
 
@@ -189,14 +189,6 @@ def _fsync_file(path: Path) -> None:
         os.close(fd)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 # -- reading ----------------------------------------------------------------------------
 
 
@@ -254,22 +246,7 @@ def read_manifest(directory: Path) -> CatalogManifest:
 
 def _verified(directory: Path, record: FileRecord) -> Path:
     path = directory / record.file
-    if not path.is_file():
-        raise ArtifactIntegrityError(f"catalog file is missing: {path}", path=path)
-    size = path.stat().st_size
-    if size != record.bytes:
-        raise ArtifactIntegrityError(
-            f"catalog file {path} has {size} bytes, the manifest says {record.bytes} "
-            "(truncated or replaced)",
-            path=path,
-        )
-    digest = _sha256(path)
-    if digest != record.sha256:
-        raise ArtifactIntegrityError(
-            f"catalog file {path} has sha256 {digest}, the manifest says {record.sha256} "
-            "(the file was altered)",
-            path=path,
-        )
+    check_file(path, record.bytes, record.sha256, what="catalog file")
     return path
 
 
@@ -524,7 +501,7 @@ def save_catalog(
             record(
                 f"index:{index_name}",
                 name,
-                _sha256(directory / name),
+                sha256_file(directory / name),
                 (directory / name).stat().st_size,
             )
             elements[index_name] = index.elements

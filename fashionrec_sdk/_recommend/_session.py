@@ -116,26 +116,23 @@ class Session:
         return self._stack[-1] if self._stack else None
 
     def like(self, product_id: str) -> None:
-        if product_id not in self._require().catalog:
-            raise InvalidInputError(
-                f"product {product_id!r} is not in the catalog",
-                field="product_id",
-                product_id=product_id,
-            )
-        self._liked.append(product_id)
-        if product_id in self._disliked:
-            self._disliked.remove(product_id)
+        """Steer later rounds towards this product (counts twice a viewed item)."""
+        self._mark(product_id, self._liked, self._disliked)
 
     def dislike(self, product_id: str) -> None:
+        """Never show this product again in this session, and steer away from it."""
+        self._mark(product_id, self._disliked, self._liked)
+
+    def _mark(self, product_id: str, add_to: list[str], remove_from: list[str]) -> None:
         if product_id not in self._require().catalog:
             raise InvalidInputError(
                 f"product {product_id!r} is not in the catalog",
                 field="product_id",
                 product_id=product_id,
             )
-        self._disliked.append(product_id)
-        if product_id in self._liked:
-            self._liked.remove(product_id)
+        add_to.append(product_id)
+        if product_id in remove_from:
+            remove_from.remove(product_id)
 
     def _require(self) -> Recommender:
         if self.recommender is None:
