@@ -71,11 +71,15 @@ class Product(Record):
         return coarse_category(self.category, self.title)
 
     def text(self) -> str:
-        """The text the text encoder sees for this product."""
+        """The text the text encoder sees for this product.
+
+        Title (+ colour when the title does not name it) + the start of the description,
+        like the texts the models were trained on (titles; "name. description" for ViBE).
+        The category is not included: it reaches the models as the coarse category id.
+        """
         parts = [self.title]
         if self.color and self.color.lower() not in self.title.lower():
             parts.append(self.color)
-        parts.append(self.category)
         if self.description:
             parts.append(self.description[:300])
         return ". ".join(parts)

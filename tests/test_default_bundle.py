@@ -56,7 +56,12 @@ def test_runtime_pooling_matches_sentence_transformers_recipe(shipped: fr.ModelB
 
 
 def test_text_search_sanity(shipped: fr.ModelBundle) -> None:
-    titles = ["red silk slip dress", "black leather ankle boots", "gold hoop earrings", "blue denim jeans"]
+    titles = [
+        "red silk slip dress",
+        "black leather ankle boots",
+        "gold hoop earrings",
+        "blue denim jeans",
+    ]
     vecs = fr.TextEncoder(shipped).encode(titles)
     queries = fr.TextEncoder(shipped).encode(["a red dress", "boots", "earrings", "jeans"])
     assert list(np.argmax(queries @ vecs.T, axis=1)) == [0, 1, 2, 3]
@@ -72,7 +77,9 @@ def test_image_tower_places_images_near_their_text(shipped: fr.ModelBundle) -> N
         pytest.skip("Fashion-MNIST not installed (make sys-deps)")
     from PIL import Image
 
-    text = fr.TextEncoder(shipped).encode(["a photo of a sneaker", "a photo of a dress", "a photo of a bag"])
+    text = fr.TextEncoder(shipped).encode(
+        ["a photo of a sneaker", "a photo of a dress", "a photo of a bag"]
+    )
     image = fr.ImageEncoder(shipped)
     hits = 0
     idx = np.flatnonzero(test.labels == CLASS_NAMES.index("Sneaker"))[:20]
