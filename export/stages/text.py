@@ -1,7 +1,8 @@
 """Stage 1: the text tower. all-MiniLM-L6-v2 exported with optimum-onnx, fp32 vs int8.
 
-The int8 variant is kept when its vectors stay within ``MIN_COSINE`` of fp32 on real
-fashion text and it is faster; the decision and both figures go into the manifest.
+The int8 variant ships when its vectors stay within ``MIN_COSINE`` (mean cosine) of fp32
+on real fashion text: the fp32 tower (90 MB) does not fit the 60 MB bundle budget. Both
+variants' sizes, speeds and agreement go into the manifest.
 """
 
 from __future__ import annotations
@@ -132,9 +133,10 @@ def build_text_tower(data: Path, work: Path, smoke: bool) -> TextTower:
         "fp32_mb": fp32.stat().st_size / 1e6,
         "int8_mb": int8.stat().st_size / 1e6,
     }
-    use_int8 = (
-        metrics["int8_vs_fp32_mean_cosine"] >= MIN_COSINE and timings["int8"] < timings["fp32"]
-    )
+    # The bundle must stay <= 60 MB and the fp32 tower alone is 90 MB: int8 ships whenever
+    # it keeps quality. The decision must not hinge on timings (noisy on a shared
+    # machine), so a rerun always makes the same choice; both timings are recorded.
+    use_int8 = metrics["int8_vs_fp32_mean_cosine"] >= MIN_COSINE
     chosen = b8 if use_int8 else b32
     quant = "int8" if use_int8 else "none"
     metrics["shipped_int8"] = float(use_int8)
