@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import threading
 from collections.abc import Iterator
@@ -13,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ._errors import ArtifactIntegrityError, IncompatibleArtifactError, InvalidInputError
-from ._integrity import check_file, sha256_file
+from ._integrity import check_file, read_json, sha256_file
 from ._manifest import BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, BundleManifest, FileEntry
 from ._onnx import Providers, create_session
 from ._paths import resolve_bundle_dir
@@ -29,13 +28,7 @@ def _read_manifest(directory: Path) -> tuple[BundleManifest, str]:
         )
     if not path.is_file():
         raise ArtifactIntegrityError(f"model bundle has no manifest.json: {path}", path=path)
-    raw = path.read_bytes()
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ArtifactIntegrityError(
-            f"manifest is not valid JSON: {path}: {err}", path=path
-        ) from err
+    data, raw = read_json(path, what="bundle manifest")
     if not isinstance(data, dict) or data.get("format") != BUNDLE_FORMAT:
         raise IncompatibleArtifactError(
             f"{path} is not a fashionrec model bundle manifest "

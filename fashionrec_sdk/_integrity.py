@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
+from typing import Any
 
 from ._errors import ArtifactIntegrityError
 
-__all__ = ["check_file", "sha256_file"]
+__all__ = ["check_file", "read_json", "sha256_file"]
 
 _CHUNK = 1 << 20
 
@@ -44,3 +46,12 @@ def check_file(path: Path, expected_bytes: int, expected_sha256: str, *, what: s
             path=path,
         )
     return path
+
+
+def read_json(path: Path, *, what: str) -> tuple[Any, bytes]:
+    """Parse a JSON manifest -> ``(data, raw bytes)``; bad bytes raise ArtifactIntegrityError."""
+    raw = path.read_bytes()
+    try:
+        return json.loads(raw), raw
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ArtifactIntegrityError(f"{what} {path} is not valid JSON: {err}", path=path) from err

@@ -49,7 +49,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .._categories import COARSE_CATEGORIES
 from .._errors import ArtifactIntegrityError, IncompatibleArtifactError, InvalidInputError
-from .._integrity import check_file, sha256_file
+from .._integrity import check_file, read_json, sha256_file
 from .._records import Product
 from ._index import AnnIndex, IndexParams
 from ._store import Entry, VectorStore
@@ -201,13 +201,7 @@ def read_manifest(directory: Path) -> CatalogManifest:
         raise ArtifactIntegrityError(f"{directory} is not a catalog: no {MANIFEST}", path=path)
     if path.stat().st_size > _MAX_MANIFEST_BYTES:
         raise ArtifactIntegrityError(f"catalog manifest {path} is implausibly large", path=path)
-    raw = path.read_bytes()
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ArtifactIntegrityError(
-            f"catalog manifest {path} is not valid JSON: {err}", path=path
-        ) from err
+    data, _raw = read_json(path, what="catalog manifest")
     if not isinstance(data, dict):
         raise ArtifactIntegrityError(f"catalog manifest {path} is not a JSON object", path=path)
     if "checksum" not in data and data.get("format") != CATALOG_FORMAT:
