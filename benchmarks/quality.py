@@ -164,6 +164,12 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--seed", type=int, default=0, help="the pipeline's seed (default 0)")
     ap.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads per model")
     ap.add_argument("--only", nargs="+", choices=TASKS, help="run only these tasks")
+    ap.add_argument(
+        "--split",
+        choices=("test", "valid"),
+        default="test",
+        help="outfit tasks on test (reported) or validation outfits (for tuning)",
+    )
     return ap
 
 
@@ -176,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     t0 = time.perf_counter()
     bundle = fr.ModelBundle.load(args.bundle, providers="cpu", threads=args.threads)
-    run = Run(data, bundle, args.seed, args.quick)
+    run = Run(data, bundle, args.seed, args.quick, args.split)
     wanted = set(args.only or TASKS)
     tasks: dict[str, Any] = {}
     checks: dict[str, Any] = {}

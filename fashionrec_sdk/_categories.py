@@ -7,6 +7,7 @@ free-text category (falling back to the title) onto that set.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Final
 
@@ -185,6 +186,7 @@ _PATTERNS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = tuple(
 )
 
 
+@functools.lru_cache(maxsize=65536)
 def coarse_category(category: str, title: str = "") -> str:
     """Map a free-text category (or, failing that, a title) to a coarse category.
 

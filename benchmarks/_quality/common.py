@@ -22,13 +22,16 @@ class Run:
     """One evaluation run: data folder, loaded bundle, seed, size and timings.
 
     ``smoke`` is true for a bundle made by ``export.pipeline --smoke``; tasks whose
-    training subset differs in smoke runs (the physique split) follow it.
+    training subset differs in smoke runs (the physique split) follow it. ``split`` is
+    ``"test"`` for reported figures; ``"valid"`` evaluates the outfit tasks on the
+    validation outfits instead, for tuning ranking constants without touching test.
     """
 
     data: Path
     bundle: fr.ModelBundle
     seed: int
     quick: bool
+    split: str = "test"
     stylist: fr.Stylist = field(init=False)
     timings: dict[str, float] = field(default_factory=dict)
 

@@ -121,13 +121,18 @@ def load_outfit_sets(data_dir: Path, run: Run) -> dict[str, OutfitSet]:
     md = load_maryland(data_dir / "polyvore_maryland", run.rng(302), {})
     sets = {}
     for data in (po, md):
-        held_out = np.setdiff1d(data.pool("test"), data.pool("train"))
-        questions = make_fitb_questions(data.test_pos, data.items.categories, held_out, run.rng(7))
+        split_pos, split_neg = (
+            (data.test_pos, data.test_neg)
+            if run.split == "test"
+            else (data.valid_pos, data.valid_neg)
+        )
+        held_out = np.setdiff1d(data.pool(run.split), data.pool("train"))
+        questions = make_fitb_questions(split_pos, data.items.categories, held_out, run.rng(7))
         limit = QUICK_OUTFITS[data.name] if run.quick else None
-        keep = sample(len(data.test_pos), limit, run.rng(401))
-        pos = [data.test_pos[i] for i in keep]
-        neg = {"auc": [data.test_neg[i] for i in keep]}
-        if data.test_neg_resampled:
+        keep = sample(len(split_pos), limit, run.rng(401))
+        pos = [split_pos[i] for i in keep]
+        neg = {"auc": [split_neg[i] for i in keep]}
+        if data.test_neg_resampled and run.split == "test":
             neg["auc_resampled"] = [data.test_neg_resampled[i] for i in keep]
         if limit is not None:
             wanted = set(pos)
@@ -137,7 +142,7 @@ def load_outfit_sets(data_dir: Path, run: Run) -> dict[str, OutfitSet]:
             table.add(outfit)
         for q in questions:
             table.add([*q.context, *q.candidates])
-        sets[data.name] = OutfitSet(data, pos, neg, questions, table, len(data.test_pos))
+        sets[data.name] = OutfitSet(data, pos, neg, questions, table, len(split_pos))
     return sets
 
 

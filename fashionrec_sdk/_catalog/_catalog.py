@@ -6,7 +6,7 @@ import os
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -495,6 +495,28 @@ class Catalog:
         wanted = _ids(ids)
         with self._lock.read():
             return self._store.text_rows(self._slots(wanted))
+
+    def stored_vectors(
+        self, products: Sequence[Product], *, kind: Literal["fused", "text"]
+    ) -> tuple[list[int], np.ndarray]:
+        """Positions of ``products`` stored exactly as given, and their vectors.
+
+        ``kind="fused"`` gives what the indexes hold, ``"text"`` the text vectors. A
+        product counts as stored only when the catalog holds this very record (a
+        changed record must be re-encoded). One read-lock acquisition for the whole
+        batch (the recommender's hot path).
+        """
+        known: list[int] = []
+        slots: list[int] = []
+        with self._lock.read():
+            for i, p in enumerate(products):
+                entry = self._store.get(p.id)
+                if entry is not None and (entry.product is p or entry.product == p):
+                    known.append(i)
+                    slots.append(self._store.slot_of[p.id])
+            rows = np.asarray(slots, dtype=np.int64)
+            vecs = self._store.fused(rows) if kind == "fused" else self._store.text_rows(rows)
+        return known, vecs
 
     def image_vectors(self, ids: str | Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
         """Image vectors ``(n, D)`` float32 (zero rows for text-only items) and the

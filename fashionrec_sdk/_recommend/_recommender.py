@@ -8,7 +8,7 @@ diversified with MMR, and explained with short reasons.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
@@ -39,16 +39,6 @@ OUTFIT_SLOTS: tuple[str, ...] = (
 )
 _CORE_SEPARATES = ("top", "bottom", "shoes", "bag", "outerwear", "jewellery")
 _CORE_DRESS = ("dress", "shoes", "bag", "outerwear", "jewellery")
-_CATEGORY_PHRASES = {
-    "top": "a top, shirt or blouse",
-    "bottom": "trousers, jeans or a skirt",
-    "dress": "a dress",
-    "outerwear": "a jacket or coat",
-    "shoes": "a pair of shoes",
-    "bag": "a handbag",
-    "accessory": "an accessory such as a belt, scarf or hat",
-    "jewellery": "jewellery such as earrings or a necklace",
-}
 _COLD_START_QUERY = "classic versatile wardrobe essentials"
 #: Added to the relevance of an alternative named in the colour the feedback asks for.
 COLOUR_BONUS = 0.2
@@ -72,6 +62,9 @@ class CatalogLike(Protocol):
     def get(self, product_id: str) -> Product | None: ...
     def vectors(self, ids: Sequence[str]) -> np.ndarray: ...
     def text_vectors(self, ids: Sequence[str]) -> np.ndarray: ...
+    def stored_vectors(
+        self, products: Sequence[Product], *, kind: Literal["fused", "text"]
+    ) -> tuple[list[int], np.ndarray]: ...
     def search_vector(
         self,
         vector: np.ndarray,
@@ -82,6 +75,11 @@ class CatalogLike(Protocol):
 
 
 ItemRef = str | Product | Mapping[str, Any]
+
+#: complete_outfit: weight of the cosine to the outfit's mean vector next to the
+#: compatibility head. Chosen on the Maryland *validation* outfits
+#: (``python -m benchmarks.quality --only complete_the_look --split valid``).
+_LOOK_RELEVANCE = 2.0
 
 
 class Recommender:
@@ -109,10 +107,6 @@ class Recommender:
         self.weights = weights or RankingWeights()
         self.candidates = candidates
         self.reply_backend = reply_backend
-        phrases = [_CATEGORY_PHRASES[c] for c in OUTFIT_SLOTS]
-        self._slot_vectors = dict(
-            zip(OUTFIT_SLOTS, self.stylist.text_encoder.encode(phrases), strict=True)
-        )
 
     # -- resolving inputs -------------------------------------------------------------
     def _resolve(self, items: ItemRef | Sequence[ItemRef], field: str = "items") -> list[Product]:
@@ -140,31 +134,24 @@ class Recommender:
 
     def _text_vectors(self, products: Sequence[Product]) -> np.ndarray:
         """Text vectors, from the catalog when stored there, else encoded now."""
-        vecs = np.zeros((len(products), self.stylist.dim), np.float32)
-        known = [
-            i
-            for i, p in enumerate(products)
-            if p.id in self.catalog and self.catalog.get(p.id) == p
-        ]
-        if known:
-            vecs[known] = self.catalog.text_vectors([products[i].id for i in known])
-        unknown = [i for i in range(len(products)) if i not in set(known)]
-        if unknown:
-            vecs[unknown] = self.stylist.text_vectors([products[i] for i in unknown])
-        return vecs
+        return self._vectors(products, "text")
 
     def _item_vectors(self, products: Sequence[Product]) -> np.ndarray:
+        """Fused item vectors, from the catalog when stored there, else encoded now."""
+        return self._vectors(products, "fused")
+
+    def _vectors(self, products: Sequence[Product], kind: Literal["fused", "text"]) -> np.ndarray:
         vecs = np.zeros((len(products), self.stylist.dim), np.float32)
-        known = [
-            i
-            for i, p in enumerate(products)
-            if p.id in self.catalog and self.catalog.get(p.id) == p
-        ]
+        known, stored = self.catalog.stored_vectors(products, kind=kind)
         if known:
-            vecs[known] = self.catalog.vectors([products[i].id for i in known])
-        unknown = [i for i in range(len(products)) if i not in set(known)]
-        if unknown:
-            vecs[unknown] = self.stylist.embed([products[i] for i in unknown])
+            vecs[known] = stored
+        if len(known) < len(products):
+            seen = set(known)
+            unknown = [i for i in range(len(products)) if i not in seen]
+            fresh = [products[i] for i in unknown]
+            vecs[unknown] = (
+                self.stylist.text_vectors(fresh) if kind == "text" else self.stylist.embed(fresh)
+            )
         return vecs
 
     @staticmethod
@@ -325,7 +312,7 @@ class Recommender:
         """Items from the missing categories that go with ``items`` (ids or Products).
 
         Candidates per missing category come from that category's index (query: the
-        outfit's mean vector nudged towards the category); each is scored as part of
+        outfit's mean vector); each is scored as part of
         the outfit by the outfit encoder's compatibility head (and, with ``body``, the
         physique model), and the results are interleaved across categories.
         """
@@ -347,8 +334,7 @@ class Recommender:
         cands: list[Product] = []
         cand_slot: list[str] = []
         for slot in slots:
-            query = centre + 0.8 * self._slot_vectors[slot]
-            products, _, _ = self._candidates(query, per_slot, f, category=slot)
+            products, _, _ = self._candidates(centre, per_slot, f, category=slot)
             cands.extend(products)
             cand_slot.extend([slot] * len(products))
         if not cands:
@@ -361,7 +347,7 @@ class Recommender:
         cand_vecs = self._item_vectors(cands)
         rel = cand_vecs @ centre
         anchors = join_names([short_name(p) for p in outfit[:2]])
-        rel = 0.3 * rel
+        rel = _LOOK_RELEVANCE * rel
         if query is not None:  # the request ("job interview") matters as much as the look
             rel = rel + cand_vecs @ l2_normalize(query)
         comps = [
