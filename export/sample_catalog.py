@@ -185,6 +185,52 @@ def write_query_images(
     return paths
 
 
+#: Fashion-MNIST classes sold as photo products in the demo (class -> shop category).
+PHOTO_PRODUCTS = {
+    "T-shirt/top": "Tops",
+    "Shirt": "Shirts",
+    "Pullover": "Knitwear",
+    "Dress": "Dresses",
+    "Coat": "Coats",
+    "Trouser": "Trousers",
+}
+
+
+def photo_products(out_dir: Path, per_class: int = 2, seed: int = 11) -> list[dict[str, Any]]:
+    """Products whose photo is a real Fashion-MNIST test image (for image search and
+    try-on in the demo): titled honestly after their class, seeded prices."""
+    from PIL import Image
+
+    from .stages.fmnist import CLASS_NAMES, load_split
+
+    rng = np.random.default_rng(seed)
+    test = load_split("test")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name, category in PHOTO_PRODUCTS.items():
+        label = CLASS_NAMES.index(name)
+        # Skip the first image of a class: it may be a demo query image.
+        for idx in np.flatnonzero(test.labels == label)[1 : 1 + per_class]:
+            img = Image.fromarray(255 - test.images[idx]).resize(
+                (112, 112), Image.Resampling.BICUBIC
+            )
+            slug = name.split("/")[0].lower()
+            path = out_dir / f"fmnist-{int(idx)}-{slug}.png"
+            img.save(path)
+            out.append(
+                {
+                    "id": f"fmnist-{int(idx)}",
+                    "title": f"{slug} (Fashion-MNIST photo {int(idx)})",
+                    "category": category,
+                    "price": round(float(rng.uniform(15, 90)), 2),
+                    "in_stock": True,
+                    "image": str(path.resolve()),
+                    "attributes": {"source": "fashion-mnist"},
+                }
+            )
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -194,6 +240,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     products = build_sample_products(args.data)
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        products += photo_products(args.out.parent / "product_images")
+    except Exception as err:  # the demo runs without them (no try-on section then)
+        print(f"no photo products ({err})")
     with open(args.out, "w") as fh:
         for p in products:
             fh.write(json.dumps(p) + "\n")

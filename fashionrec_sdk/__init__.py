@@ -5,6 +5,7 @@ composer) run from an ONNX model bundle; catalogs live in embedded HNSW indexes.
 Nothing is fetched from the network at run time except image URLs you pass in.
 """
 
+from ._body_photo import BodyEstimate, body_from_photo
 from ._bundle import ModelBundle
 from ._catalog import Catalog, Hit, IngestIssue, IngestReport
 from ._categories import COARSE_CATEGORIES, coarse_category
@@ -19,9 +20,17 @@ from ._errors import (
     RemoteFetchError,
 )
 from ._fetch import FetchConfig, Fetcher
+from ._generate import (
+    ImageGenerator,
+    RemoteImageConfig,
+    RemoteImageGenerator,
+    SketchGenerator,
+    generate_image,
+)
 from ._manifest import BundleManifest
 from ._parser import Constraints, parse_request
 from ._physique import PHYSIQUE_LABELS
+from ._pose import Pose, PoseEstimator
 from ._recommend import (
     OpenAIChatReply,
     RankingWeights,
@@ -29,6 +38,7 @@ from ._recommend import (
     ReplyBackend,
     Round,
     Session,
+    SessionImage,
     SessionReply,
 )
 from ._records import (
@@ -40,6 +50,8 @@ from ._records import (
     UserProfile,
 )
 from ._stylist import PhysiqueFit, Stylist
+from ._tryon import EmbeddedTryOn, TryOnBackend, tryon
+from ._tryon_remote import RemoteTryOn
 
 __version__ = "0.1.0"
 
@@ -47,10 +59,12 @@ __all__ = [
     "COARSE_CATEGORIES",
     "PHYSIQUE_LABELS",
     "ArtifactIntegrityError",
+    "BodyEstimate",
     "BodyProfile",
     "BundleManifest",
     "Catalog",
     "Constraints",
+    "EmbeddedTryOn",
     "FashionRecError",
     "FetchConfig",
     "Fetcher",
@@ -58,6 +72,7 @@ __all__ = [
     "HistoryEvent",
     "Hit",
     "ImageEncoder",
+    "ImageGenerator",
     "IncompatibleArtifactError",
     "IngestIssue",
     "IngestReport",
@@ -66,20 +81,31 @@ __all__ = [
     "ModelBundle",
     "OpenAIChatReply",
     "PhysiqueFit",
+    "Pose",
+    "PoseEstimator",
     "Product",
     "ProviderUnavailableError",
     "RankingWeights",
     "Recommendation",
     "Recommender",
     "RemoteFetchError",
+    "RemoteImageConfig",
+    "RemoteImageGenerator",
+    "RemoteTryOn",
     "ReplyBackend",
     "Round",
     "Session",
+    "SessionImage",
     "SessionReply",
+    "SketchGenerator",
     "Stylist",
     "TextEncoder",
+    "TryOnBackend",
     "UserProfile",
     "__version__",
+    "body_from_photo",
     "coarse_category",
+    "generate_image",
     "parse_request",
+    "tryon",
 ]

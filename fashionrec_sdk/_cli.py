@@ -180,6 +180,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         Path(args.out),
         bundle=args.bundle,
         images=Path(args.images) if args.images else None,
+        photo=Path(args.photo) if args.photo else None,
     )
     return 0
 
@@ -252,6 +253,7 @@ def _parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="build the sample catalog, run every task, write a lookbook")
     d.add_argument("--products", required=True, help="JSONL feed (python -m export.sample_catalog)")
     d.add_argument("--images", help="folder of query images")
+    d.add_argument("--photo", help="a shopper's photo for body estimate and try-on")
     d.add_argument("--out", default="demo_out")
     d.add_argument("--bundle")
     d.set_defaults(func=_cmd_demo)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ._bundle import ModelBundle
 from ._catalog import Catalog
+from ._demo_visual import run_visual_demo
 from ._lookbook import LookbookSection, write_lookbook
 from ._recommend import Recommender, Session
 from ._records import BodyProfile, Filters, Product, Recommendation, UserProfile
@@ -46,7 +47,12 @@ def _first(catalog: Catalog, category: str, word: str = "") -> Product:
 
 
 def run_demo(
-    products: Path, out: Path, *, bundle: str | None = None, images: Path | None = None
+    products: Path,
+    out: Path,
+    *,
+    bundle: str | None = None,
+    images: Path | None = None,
+    photo: Path | None = None,
 ) -> Path:
     """Run every task on the sample catalog; returns the lookbook path."""
     t0 = time.perf_counter()
@@ -158,6 +164,8 @@ def run_demo(
         sections,
         say=reply.text,
     )
+    dresses = [p for p in query_images if "dress" in p.name]
+    run_visual_demo(rec, catalog, photo, dresses[0] if dresses else None, sections)
     path = write_lookbook(
         out / "lookbook.html",
         sections,

@@ -55,6 +55,9 @@ padding:8px 12px;margin:8px 0 12px;font-style:italic}
 .bar{height:5px;background:#eee;border-radius:3px;margin:2px 0 4px}.bar span{display:block;height:5px;border-radius:3px;background:#1e5bb8}
 ul{margin:6px 0 0;padding-left:16px;font-size:12px;color:#2e5d2e}
 .note{font-size:13px;color:#555}
+.pics{display:flex;flex-wrap:wrap;gap:14px}.pics figure{margin:0;background:#fff;border-radius:10px;padding:8px;
+box-shadow:0 1px 3px rgba(0,0,0,.08)}.pics img{max-height:320px;display:block}
+figcaption{font-size:12px;color:#555;margin-top:4px;max-width:320px}
 """
 
 
@@ -68,6 +71,8 @@ class LookbookSection:
     say: str = ""
     note: str = ""
     anchors: Sequence[Product] = field(default_factory=tuple)
+    #: ``(caption, PNG bytes)`` pairs: try-on renders, generated sketches, photos.
+    pictures: Sequence[tuple[str, bytes]] = field(default_factory=tuple)
 
 
 def _image(product: Product) -> str:
@@ -134,6 +139,15 @@ def render_lookbook(
         if s.recommendations:
             out.append("<div class='grid'>")
             out.extend(_card(r.product, r) for r in s.recommendations)
+            out.append("</div>")
+        if s.pictures:
+            out.append("<div class='pics'>")
+            for caption, png in s.pictures:
+                data = base64.b64encode(png).decode("ascii")
+                out.append(
+                    f"<figure><img alt='{html.escape(caption)}' src='data:image/png;base64,{data}'>"
+                    f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+                )
             out.append("</div>")
         if s.note:
             out.append(f"<p class='note'>{html.escape(s.note)}</p>")

@@ -10,7 +10,7 @@ resolved by the session against the previous round.
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import Final, Literal
 
 from ._records import Gender
 from ._validation import Record
@@ -222,7 +222,25 @@ _FILLER = re.compile(
     r"\b(?:i|i'm|im|need|want|would|like|looking|look|for|find|me|show|give|some|something|"
     r"an?|the|to|wear|with|please|can|you|could|outfit|outfits|in|and|or|but|it|that|is|"
     r"are|my|a|of|on|at|get|go|going|what|should|any|make|instead|also|just|maybe|more|"
-    r"less|little|bit|much|too|so)\b"
+    r"less|little|bit|much|too|so|this|these|those)\b"
+)
+
+#: "show it on me", "try it on", "how would this look on me": a try-on of a shown item.
+_OBJ = r"(?:it|this|that|them|these|those|something|(?P<obj>the\s+\w+))"
+_ON_ME = (
+    re.compile(rf"\b(?:show|see|put)\s+{_OBJ}?\s*on\s+me\b"),
+    re.compile(rf"\btry\s+{_OBJ}?\s*on\b"),
+    re.compile(
+        r"\bhow\s+(?:would|does|will|do)\s+(?:it|this|that|they|these|those|(?P<obj>the\s+\w+))"
+        r"\s+look\s+on\s+me\b"
+    ),
+    re.compile(r"\bon\s+my\s+(?:photo|picture|body)\b"),
+)
+#: "draw a ...", "show me a picture of ...", "generate an image of ...": a generated image.
+_PICTURE = re.compile(
+    r"\b(?:(?:draw|sketch|generate|imagine|visuali[sz]e)(?:\s+me)?"
+    r"(?:\s+(?:a|an)\s+(?:picture|image|sketch|drawing|photo)\s+of)?"
+    r"|(?:a|an)?\s*(?:picture|image|sketch|drawing|photo)\s+of)\b"
 )
 
 
@@ -242,6 +260,9 @@ class Constraints(Record):
     gender: Gender | None = None
     cheaper: bool = False
     pricier: bool = False
+    #: ``"on_me"``: show a shown item on the shopper's photo; ``"picture"``: generate an
+    #: image of what is described.
+    show: Literal["on_me", "picture"] | None = None
 
     def query_text(self) -> str:
         """The text given to the text tower: free text + occasion/style words + colours."""
@@ -316,6 +337,16 @@ def parse_request(text: str) -> Constraints:
             if mb and re.search(r"[$€£]|dollar|euro|pound|usd|eur|gbp|budget|bucks", mb.group(0)):
                 max_price = _num(mb.group(1), mb.group(0))
                 take(mb)
+    show: Literal["on_me", "picture"] | None = None
+    for pattern in _ON_ME:
+        for mm in pattern.finditer(t):
+            show = "on_me"
+            obj = mm.span("obj") if mm.groupdict().get("obj") else None
+            # "put the blazer on me": the garment named stays free for the category parser.
+            consumed.extend([(mm.start(), obj[0]), (obj[1], mm.end())] if obj else [mm.span()])
+    for mm in _PICTURE.finditer(t):
+        show = show or "picture"
+        take(mm)
     cheaper = bool(_CHEAPER.search(t))
     pricier = bool(_PRICIER.search(t))
     for pat in (_CHEAPER, _PRICIER):
@@ -409,4 +440,5 @@ def parse_request(text: str) -> Constraints:
         gender=gender,
         cheaper=cheaper,
         pricier=pricier,
+        show=show,
     )

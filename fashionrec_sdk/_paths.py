@@ -8,10 +8,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["SHIPPED_BUNDLE", "resolve_bundle_dir"]
+__all__ = ["SHIPPED_BUNDLE", "SHIPPED_VISION_BUNDLE", "resolve_bundle_dir"]
 
 #: The default bundle committed inside the package (what ``pip install`` ships).
 SHIPPED_BUNDLE = Path(__file__).resolve().parent / "models" / "default"
+
+#: The vision bundle shipped inside the package (pose, person segmentation, sketches).
+SHIPPED_VISION_BUNDLE = Path(__file__).resolve().parent / "models" / "vision"
 
 ENV_HOME = "FASHIONREC_HOME"
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from ._categories import coarse_category
 from ._physique import BodyShape, physique_labels
 from ._validation import Record
+
+if TYPE_CHECKING:
+    from ._body_photo import PoseEstimatorLike
+    from ._images import ImageInput
 
 __all__ = [
     "BodyProfile",
@@ -155,6 +159,7 @@ class BodyProfile(Record):
 
     :attr:`labels` derives the personal-feature labels of the physique model (body
     shape, height band, size band) with the rules in ``docs/MODEL_CARD.md``.
+    :meth:`from_photo` estimates one from a full-body photo and the height.
     """
 
     height_cm: Annotated[float, Field(ge=100, le=230)]
@@ -163,6 +168,31 @@ class BodyProfile(Record):
     hips_cm: Annotated[float, Field(ge=50, le=220)]
     weight_kg: Annotated[float, Field(ge=25, le=350)] | None = None
     shape: BodyShape | None = None
+    #: In [0, 1]; set when the measurements were estimated from a photo.
+    confidence: Annotated[float, Field(ge=0, le=1)] | None = None
+
+    @classmethod
+    def from_photo(
+        cls,
+        image: ImageInput,
+        height_cm: float,
+        *,
+        estimator: PoseEstimatorLike | None = None,
+    ) -> BodyProfile:
+        """Estimate the measurements from a full-body, front-facing photo and the height.
+
+        ``height_cm`` (100 to 230) sets the scale. See
+        ``docs/how-to/body-from-photo.md`` for the photo requirements, the method and
+        its measured error; :func:`fashionrec_sdk._body_photo.body_from_photo` returns
+        the widths, warnings and confidence parts too.
+
+        Raises:
+            InvalidInputError: ``field="height_cm"`` for a bad height, ``field="image"``
+                when the photo cannot be measured (the message says why).
+        """
+        from ._body_photo import body_from_photo
+
+        return body_from_photo(image, height_cm, estimator=estimator).profile
 
     @field_validator("height_cm", "bust_cm", "waist_cm", "hips_cm", "weight_kg")
     @classmethod

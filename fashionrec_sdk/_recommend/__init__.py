@@ -4,6 +4,7 @@ from ._ranking import RankingWeights
 from ._recommender import Recommender
 from ._reply import OpenAIChatReply, ReplyBackend
 from ._session import Round, Session, SessionReply
+from ._visual import SessionImage
 
 __all__ = [
     "OpenAIChatReply",
@@ -12,5 +13,6 @@ __all__ = [
     "ReplyBackend",
     "Round",
     "Session",
+    "SessionImage",
     "SessionReply",
 ]

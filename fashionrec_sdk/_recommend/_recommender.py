@@ -18,9 +18,15 @@ from .._parser import Constraints, parse_request
 from .._records import BodyProfile, Filters, Product, Recommendation, UserProfile
 from .._stylist import PhysiqueFit, Stylist, as_products
 from ._ranking import RankingWeights, filter_reasons, join_names, mmr, short_name
+from ._visual import Visuals
 
 if TYPE_CHECKING:
+    from PIL import Image
+
     from .._bundle import ModelBundle
+    from .._generate import ImageGenerator
+    from .._images import ImageInput
+    from .._tryon import TryOnBackend
     from ._reply import ReplyBackend
     from ._session import Session
 
@@ -90,6 +96,10 @@ class Recommender:
         weights: ranking weights; the defaults are documented in docs/concepts.md.
         candidates: candidates fetched per category before re-scoring.
         reply_backend: optional phraser for session replies (see :class:`OpenAIChatReply`).
+        tryon_backend: how :meth:`tryon` renders a garment on a shopper's photo
+            (default: the embedded 2D simulation; see :class:`RemoteTryOn`).
+        image_generator: how :meth:`generate_image` draws a description (default: the
+            embedded sketch generator; see :class:`RemoteImageGenerator`).
     """
 
     def __init__(
@@ -99,6 +109,8 @@ class Recommender:
         weights: RankingWeights | None = None,
         candidates: int = 40,
         reply_backend: ReplyBackend | None = None,
+        tryon_backend: TryOnBackend | None = None,
+        image_generator: ImageGenerator | None = None,
     ) -> None:
         if candidates < 1:
             raise InvalidInputError("candidates must be >= 1", field="candidates")
@@ -107,6 +119,9 @@ class Recommender:
         self.weights = weights or RankingWeights()
         self.candidates = candidates
         self.reply_backend = reply_backend
+        self.visuals = Visuals(
+            self.stylist.text_encoder, tryon_backend=tryon_backend, image_generator=image_generator
+        )
 
     # -- resolving inputs -------------------------------------------------------------
     def _resolve(self, items: ItemRef | Sequence[ItemRef], field: str = "items") -> list[Product]:
@@ -572,6 +587,30 @@ class Recommender:
     def physique_fit(self, items: Sequence[ItemRef], body: BodyProfile) -> PhysiqueFit:
         """How the outfit suits ``body``: overall score + per-label scores + reasons."""
         return self.stylist.physique_fit(self._resolve(items), body)
+
+    # -- visual tasks -----------------------------------------------------------------
+    def body_from_photo(self, image: ImageInput, height_cm: float) -> BodyProfile:
+        """Estimate a shopper's :class:`BodyProfile` from a full-body photo and height.
+
+        Raises:
+            InvalidInputError: the photo is unusable (no person, several people, body
+                cropped, side view...); the message says why.
+        """
+        return self.visuals.body_from_photo(image, height_cm)
+
+    def tryon(self, person_image: ImageInput, item: ItemRef) -> Image.Image:
+        """``item`` (a top, outerwear, dress or bottom with an image) shown on the
+        person in ``person_image``, with the recommender's try-on backend."""
+        (product,) = self._resolve(item, field="item")
+        return self.visuals.tryon(person_image, product)
+
+    def generate_image(
+        self, description: str, *, seed: int | None = None, size: int = 256
+    ) -> Image.Image:
+        """An image of ``description`` ("a red midi dress") from the recommender's image
+        generator: the embedded sketch generator draws 28x28 sketches (upscaled); pass
+        a :class:`RemoteImageGenerator` for photographic images."""
+        return self.visuals.generate(description, seed=seed, size=size)
 
     def session(self, user: UserProfile | None = None) -> Session:
         """A multi-round conversation (ask, refine, like/dislike, undo, to_json)."""

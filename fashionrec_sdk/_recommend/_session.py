@@ -15,6 +15,7 @@ from .._parser import Constraints, parse_request
 from .._records import Filters, Recommendation, UserProfile
 from .._validation import Record
 from ._reply import ReplyBackend, template_reply
+from ._visual import WEARABLE, SessionImage, png_bytes
 
 if TYPE_CHECKING:
     from ._recommender import Recommender
@@ -42,6 +43,8 @@ class SessionReply(Record):
     constraints: Constraints
     recommendations: tuple[Recommendation, ...] = ()
     round: int = Field(ge=0)
+    #: Try-on renders ("show it on me") and generated sketches ("draw a ...").
+    images: tuple[SessionImage, ...] = ()
 
     def __iter__(self) -> Iterator[Recommendation]:  # type: ignore[override]
         return iter(self.recommendations)
@@ -51,6 +54,19 @@ class SessionReply(Record):
 
     def __getitem__(self, i: int) -> Recommendation:
         return self.recommendations[i]
+
+
+def _asks_for_more(c: Constraints) -> bool:
+    """True when a try-on request also asks for something ("try on a red dress")."""
+    return bool(
+        c.text or c.categories or c.colors or c.occasions or c.styles or c.max_price or c.min_price
+    )
+
+
+def _noted(reply: SessionReply, notes: list[str]) -> SessionReply:
+    if not notes:
+        return reply
+    return reply.model_copy(update={"text": " ".join([*notes, reply.text]).strip()})
 
 
 def _combine(current: Constraints, new: Constraints, last_prices: list[float]) -> Constraints:
@@ -143,16 +159,101 @@ class Session:
         return self.recommender
 
     # -- rounds -----------------------------------------------------------------------
-    def ask(self, text: str, image: Any = None) -> SessionReply:
-        """Start a new request ("an outfit for a job interview under $200")."""
+    def ask(self, text: str, image: Any = None, *, height_cm: float | None = None) -> SessionReply:
+        """Start a new request ("an outfit for a job interview under $200").
+
+        ``image`` is a query image ("something like this") unless the request is a
+        try-on ("show it on me", "try on a red dress"): then it is the shopper's photo
+        and the top wearable result is rendered on it (``reply.images``). With
+        ``height_cm`` the image is the shopper's full-body photo: the body profile
+        estimated from it makes later rounds physique-aware. "Draw a ..." / "show me a
+        picture of ..." adds a generated image of what is described.
+        """
         if not isinstance(text, str) or not text.strip():
             raise InvalidInputError("text must be a non-empty string", field="text")
         rec = self._require()
+        c = parse_request(text)
+        photo = image is not None and (c.show == "on_me" or height_cm is not None)
+        notes: list[str] = []
+        if photo and height_cm is not None:
+            notes.append(self._body_from(image, height_cm))
+        if c.show == "on_me":
+            if image is None:
+                raise InvalidInputError(
+                    "a photo of you is needed to show it on you: ask(text, image=photo)",
+                    field="image",
+                )
+            if _asks_for_more(c) or not self.rounds:
+                self._image_vector = None
+                self._stack = [c.model_copy(update={"show": None})]
+                reply = self._run("ask", text)
+            else:
+                reply = self._repeat("tryon", text)
+            return self._with_tryon(reply, image, c, notes)
         self._image_vector = None
-        if image is not None:
+        if image is not None and not photo:
             self._image_vector = [float(x) for x in rec.stylist.image_encoder.encode(image)]
-        self._stack = [parse_request(text)]
-        return self._run("ask", text)
+        self._stack = [c.model_copy(update={"show": None})]
+        reply = self._run("ask", text)
+        if c.show == "picture":
+            description = c.query_text() or text
+            img = rec.generate_image(description, seed=len(self.rounds))
+            picture = SessionImage(
+                kind="generated", caption=f"a sketch of “{description}”", png=png_bytes(img)
+            )
+            reply = reply.model_copy(update={"images": (picture,)})
+        return _noted(reply, notes)
+
+    def _body_from(self, image: Any, height_cm: float) -> str:
+        """Estimate the shopper's body from the photo; a note for the reply either way."""
+        rec = self._require()
+        try:
+            body = rec.body_from_photo(image, height_cm)
+        except InvalidInputError as err:
+            return (
+                f"I could not measure you from this photo ({err}); results are not physique-aware."
+            )
+        self.user = self.user.model_copy(update={"body": body})
+        return (
+            f"From your photo: {body.body_shape.replace('_', ' ')} shape "
+            f"(confidence {body.confidence or 0:.2f}); results take it into account."
+        )
+
+    def _repeat(self, kind: str, text: str) -> SessionReply:
+        """The last round's results again, as a round of its own (try-on of shown items)."""
+        rec = self._require()
+        last = self.rounds[-1]
+        recs = []
+        for pid in last.results:
+            product = rec.catalog.get(pid)
+            if product is not None:
+                recs.append(Recommendation(product=product, score=0.0, reasons=("shown before",)))
+        self.rounds.append(
+            Round(kind=kind, text=text, constraints=last.constraints, results=last.results)
+        )
+        return SessionReply(
+            text="",
+            constraints=last.constraints,
+            recommendations=tuple(recs),
+            round=len(self.rounds) - 1,
+        )
+
+    def _with_tryon(
+        self, reply: SessionReply, image: Any, c: Constraints, notes: list[str]
+    ) -> SessionReply:
+        rec = self._require()
+        wanted = set(c.categories) or set(WEARABLE)
+        for r in reply.recommendations:
+            p = r.product
+            if p.coarse_category in WEARABLE and p.coarse_category in wanted and p.image:
+                img = rec.tryon(image, p)
+                shot = SessionImage(
+                    kind="tryon", caption=f"{p.title} on you", product_id=p.id, png=png_bytes(img)
+                )
+                text = f"Here is {p.title} on you (a 2D simulation)."
+                return _noted(reply.model_copy(update={"images": (shot,), "text": text}), notes)
+        text = "None of these items can be shown on a photo (a top, dress, jacket or bottom with an image is needed)."
+        return _noted(reply.model_copy(update={"text": text}), notes)
 
     def refine(self, feedback: str) -> SessionReply:
         """Refine the current request ("cheaper", "no black", "in blue", "shoes instead")."""
