@@ -102,7 +102,7 @@ bench-quick: bench-deps
 # The 1M-item size sweep (catalog build ~30-45 min on 2 cores, ~10 GB peak RAM).
 bench-1m: bench-deps
 	$(PY) -m benchmarks.catalog_scale --n 1000000 --queries 300
-	$(PY) -m benchmarks.latency --sizes 1000000 --reps 50 --out bench_out/1m
+	$(PY) -m benchmarks.latency --sizes 1000000 --reps 80 --threads 1 --skip-extras --out bench_out/1m
 
 eval: venv
 	$(PY) -m benchmarks.quality --data $(DATA) --out bench_out

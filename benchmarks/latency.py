@@ -96,9 +96,13 @@ def _png_images(n: int) -> list[bytes]:
     return out
 
 
-def build_catalog(bundle: fr.ModelBundle, n: int, seed: int = 0) -> tuple[Catalog, float]:
+def build_catalog(
+    bundle: fr.ModelBundle, n: int, seed: int = 0, queries: int = 0
+) -> tuple[Catalog, float, np.ndarray]:
+    """A synthetic catalog of ``n`` items and ``queries`` held-out vectors drawn with it."""
     products = synthetic_products(n, seed=seed)
-    vecs = clustered_vectors(n, bundle.embedding_dim, seed=seed)
+    allv = clustered_vectors(n + queries, bundle.embedding_dim, seed=seed)
+    vecs, held_out = allv[:n], allv[n:]
     ref = BundleRef(
         sha256=bundle.sha256,
         name=bundle.manifest.name,
@@ -107,7 +111,46 @@ def build_catalog(bundle: fr.ModelBundle, n: int, seed: int = 0) -> tuple[Catalo
     )
     t = time.perf_counter()
     catalog = Catalog._from_vectors(products, vecs, bundle_ref=ref, bundle=bundle)
-    return catalog, time.perf_counter() - t
+    return catalog, time.perf_counter() - t, held_out
+
+
+def catalog_recall(
+    catalog: Catalog, queries: np.ndarray, efs: tuple[int, ...] = (96, 128, 256, 512)
+) -> dict[str, Any]:
+    """recall@10 of ``search_vector`` (default ef) and of the global index at other ``ef``
+    values, against exact search over the stored vectors, with single-query latency."""
+    store = catalog._store
+    n = len(catalog)
+    best_s = np.full((len(queries), 10), -np.inf, dtype=np.float32)
+    truth = np.zeros((len(queries), 10), dtype=np.int64)
+    for start in range(0, n, 100_000):  # exact search, chunked over the catalog
+        slots = np.arange(start, min(n, start + 100_000))
+        scores = queries @ store.fused(slots).T
+        cand_s = np.concatenate([best_s, scores], axis=1)
+        cand_i = np.concatenate([truth, np.tile(slots, (len(queries), 1))], axis=1)
+        keep = np.argsort(-cand_s, axis=1)[:, :10]
+        best_s = np.take_along_axis(cand_s, keep, axis=1)
+        truth = np.take_along_axis(cand_i, keep, axis=1)
+
+    def recall(found: list[list[int]]) -> float:
+        return float(
+            np.mean([len(set(f) & set(t.tolist())) / 10 for f, t in zip(found, truth, strict=True)])
+        )
+
+    got = [[store.slot_of[h.product.id] for h in catalog.search_vector(q, 10)] for q in queries]
+    out: dict[str, Any] = {"queries": len(queries), "search_vector_default_ef": recall(got)}
+    raw = store.index_all._index
+    default_ef = raw.ef
+    curve = []
+    for ef in efs:
+        raw.set_ef(ef)
+        t = time.perf_counter()
+        labels, _ = raw.knn_query(queries, k=10, num_threads=1)
+        ms = (time.perf_counter() - t) * 1e3 / len(queries)
+        curve.append({"ef": ef, "recall@10": recall([list(r) for r in labels]), "ms_per_query": ms})
+    raw.set_ef(default_ef)
+    out["global_index_curve"] = curve
+    return out
 
 
 def bench_calls(
@@ -306,6 +349,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=None)
     ap.add_argument("--bundle", default=None)
     ap.add_argument("--out", default="bench_out")
+    ap.add_argument(
+        "--threads",
+        default="1,all",
+        help="thread settings to run: '1', 'all' or '1,all' (a 1M catalog is built once per setting)",
+    )
+    ap.add_argument(
+        "--skip-extras",
+        action="store_true",
+        help="only the per-size call latencies and recall (no ingest, model and ANN comparisons)",
+    )
     args = ap.parse_args(argv)
     sizes = [
         int(s)
@@ -332,12 +385,13 @@ def main(argv: list[str] | None = None) -> int:
         },
         "calls": {},
     }
-    for threads in (1, os.cpu_count() or 1):
+    settings = [1 if t == "1" else os.cpu_count() or 1 for t in args.threads.split(",")]
+    for threads in settings:
         os.environ["FASHIONREC_NUM_THREADS"] = str(threads)
         b = fr.ModelBundle.load(args.bundle, providers="cpu", threads=threads)
         for n in sizes:
             rss0 = rss_mb()
-            catalog, build_s = build_catalog(b, n)
+            catalog, build_s, held_out = build_catalog(b, n, queries=300)
             key = f"{n}@{threads}t"
             print(
                 f"catalog {n:,} items built in {build_s:.1f}s; benchmarking calls with {threads} thread(s)...",
@@ -350,11 +404,17 @@ def main(argv: list[str] | None = None) -> int:
                 "build_s": build_s,
                 "rss_growth_mb": rss_mb() - rss0,
                 "bytes_per_item_ram": (rss_mb() - rss0) * 1e6 / n,
+                "recall": catalog_recall(catalog, held_out if not args.quick else held_out[:50]),
             }
             del catalog
         if args.quick:
             break
     os.environ["FASHIONREC_NUM_THREADS"] = "1"
+    report["targets"] = _targets(report)
+    if args.skip_extras:
+        (out_dir / "latency.json").write_text(json.dumps(report, indent=2))
+        print(json.dumps({k: v.get("_catalog") for k, v in report["calls"].items()}, indent=2))
+        return 0
     one = fr.ModelBundle.load(args.bundle, providers="cpu", threads=1)
     report["ingest"] = bench_ingest(one, 200 if args.quick else 2000, images)
     report["models"] = bench_models(one, 10 if args.quick else 50)

@@ -86,6 +86,7 @@ ItemRef = str | Product | Mapping[str, Any]
 #: compatibility head. Chosen on the Maryland *validation* outfits
 #: (``python -m benchmarks.quality --only complete_the_look --split valid``).
 _LOOK_RELEVANCE = 2.0
+_PER_SLOT_FACTOR = 2
 
 
 class Recommender:
@@ -345,7 +346,7 @@ class Recommender:
         centre = l2_normalize(self._item_vectors(outfit).mean(axis=0))
         if query is not None:  # a session's request steers the look ("job interview")
             centre = l2_normalize(centre + query)
-        per_slot = max(4, min(self.candidates, 2 * k // max(1, len(slots)) + 6))
+        per_slot = max(4, min(self.candidates, _PER_SLOT_FACTOR * k // max(1, len(slots)) + 4))
         cands: list[Product] = []
         cand_slot: list[str] = []
         for slot in slots:
