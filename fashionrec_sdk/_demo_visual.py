@@ -45,7 +45,7 @@ def run_visual_demo(
                 f"{body.hips_cm:.0f} cm -> {', '.join(body.labels)} (confidence {body.confidence:.2f})"
             )
         except InvalidInputError as err:
-            note = f"refused, as it should be for this photo: {err}"
+            note = f"refused: {err}"
         print(f"  {note}")
         sections.append(
             LookbookSection(
@@ -59,7 +59,11 @@ def run_visual_demo(
         pictures = []
         for product in garments[::2][:4]:
             t0 = time.perf_counter()
-            img = rec.tryon(photo, product.id)
+            try:
+                img = rec.tryon(photo, product.id)
+            except InvalidInputError as err:  # e.g. trousers on a half-body photo
+                print(f"  try-on of {product.title}: not possible ({err})")
+                continue
             ms = (time.perf_counter() - t0) * 1e3
             print(f"  try-on of {product.title}: {ms:.0f} ms")
             pictures.append((f"{product.title} ({ms:.0f} ms)", png_bytes(img)))

@@ -15,7 +15,13 @@ from typing import Final, Literal
 from ._records import Gender
 from ._validation import Record
 
-__all__ = ["COLORS", "OCCASIONS", "Constraints", "parse_request"]
+__all__ = [
+    "COLORS",
+    "OCCASIONS",
+    "Constraints",
+    "parse_request",
+    "picture_subject",
+]
 
 COLORS: Final[tuple[str, ...]] = (
     "black",
@@ -237,10 +243,13 @@ _ON_ME = (
     re.compile(r"\bon\s+my\s+(?:photo|picture|body)\b"),
 )
 #: "draw a ...", "show me a picture of ...", "generate an image of ...": a generated image.
+#: Only at the start of a request, so "a graphic tee with a photo of a cat" or "sketch
+#: print dress" stay searches.
 _PICTURE = re.compile(
-    r"\b(?:(?:draw|sketch|generate|imagine|visuali[sz]e)(?:\s+me)?"
-    r"(?:\s+(?:a|an)\s+(?:picture|image|sketch|drawing|photo)\s+of)?"
-    r"|(?:a|an)?\s*(?:picture|image|sketch|drawing|photo)\s+of)\b"
+    r"^\s*(?:(?:please|can\s+you|could\s+you|would\s+you)\s+)*"
+    r"(?:(?:draw|sketch|generate|imagine|visuali[sz]e)(?:\s+me)?\s+(?=(?:a|an|some|the|me)\b)"
+    r"(?:(?:a|an)\s+(?:picture|image|sketch|drawing|photo)\s+of\s+)?"
+    r"|(?:(?:show|give)\s+me\s+)?(?:a|an)\s+(?:picture|image|sketch|drawing|photo)\s+of\s+)"
 )
 
 
@@ -308,6 +317,17 @@ def _color(word: str) -> str | None:
     return w if w in COLORS else None
 
 
+def picture_subject(text: str) -> str | None:
+    """What a "draw a ..." / "show me a picture of ..." request describes, in the
+    shopper's words ("draw a red summer dress" -> "a red summer dress"); else None."""
+    t = " " + text.replace("’", "'").strip() + " "
+    m = _PICTURE.match(t.lower())
+    if m is None:
+        return None
+    subject = re.sub(r"[.!?]+\s*$", "", t[m.end() :].strip())
+    return subject or None
+
+
 def parse_request(text: str) -> Constraints:
     """Parse a shopper's request or refinement into :class:`Constraints`."""
     t = " " + text.lower().replace("’", "'").strip() + " "
@@ -344,9 +364,10 @@ def parse_request(text: str) -> Constraints:
             obj = mm.span("obj") if mm.groupdict().get("obj") else None
             # "put the blazer on me": the garment named stays free for the category parser.
             consumed.extend([(mm.start(), obj[0]), (obj[1], mm.end())] if obj else [mm.span()])
-    for mm in _PICTURE.finditer(t):
+    pm = _PICTURE.match(t)
+    if pm:
         show = show or "picture"
-        take(mm)
+        take(pm)
     cheaper = bool(_CHEAPER.search(t))
     pricier = bool(_PRICIER.search(t))
     for pat in (_CHEAPER, _PRICIER):

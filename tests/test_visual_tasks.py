@@ -98,7 +98,6 @@ def test_session_show_it_on_me(rec: fr.Recommender) -> None:
     first = session.ask("a white t-shirt")
     assert first[0].product.id == "tee"
     reply = session.ask("show it on me", image=PHOTO)
-    assert reply.constraints.show is None or reply.constraints.show == "on_me"
     (shot,) = reply.images
     assert shot.kind == "tryon" and shot.product_id == "tee"
     img = shot.to_image()
@@ -125,7 +124,7 @@ def test_session_show_it_on_me_needs_a_photo(rec: fr.Recommender) -> None:
 def test_session_draws_what_is_described(rec: fr.Recommender) -> None:
     reply = rec.session().ask("draw a red summer dress")
     (pic,) = reply.images
-    assert pic.kind == "generated" and "dress" in pic.caption
+    assert pic.kind == "generated" and pic.caption == "a sketch of “a red summer dress”"
     assert pic.to_image().size == (256, 256)
     assert reply[0].product.id == "dress"  # and the catalog's closest item is shown
 
@@ -167,3 +166,65 @@ def test_custom_backends_are_used(rec: fr.Recommender) -> None:
     reply = custom.session().ask("try on a white t-shirt", image=PHOTO)
     assert fake.calls == ["tee"] and reply.images[0].to_image().getpixel((0, 0)) == (0, 255, 0)
     assert custom.generate_image("anything", size=8).getpixel((0, 0)) == (1, 2, 3)
+
+
+def test_reply_with_images_serialises_to_json(rec: fr.Recommender) -> None:
+    session = rec.session()
+    session.ask("a white t-shirt")
+    reply = session.ask("show it on me", image=PHOTO)
+    data = reply.model_dump_json()
+    back = fr.SessionReply.model_validate_json(data)
+    assert back.images[0].png == reply.images[0].png
+    restored = fr.Session.from_json(session.to_json(), recommender=rec)
+    assert [r.kind for r in restored.history] == ["ask", "tryon"]
+
+
+def test_liked_item_is_the_one_shown_on_me(rec: fr.Recommender) -> None:
+    session = rec.session()
+    first = session.ask("jeans and a t-shirt")
+    ids = [r.product.id for r in first]
+    assert {"jeans", "tee"} <= set(ids)
+    liked = ids[1]  # not the first one shown
+    session.like(liked)
+    reply = session.ask("show it on me", image=PHOTO)
+    assert reply.images[0].product_id == liked
+
+
+def test_put_the_trousers_on_me_uses_the_shown_trousers(rec: fr.Recommender) -> None:
+    session = rec.session()
+    first = session.ask("jeans and a t-shirt")
+    assert "jeans" in [r.product.id for r in first]
+    reply = session.ask("put the trousers on me", image=PHOTO)
+    assert reply.images[0].product_id == "jeans"
+    assert [r.kind for r in session.history] == ["ask", "tryon"]  # no new search
+
+
+def test_unusable_photo_is_a_note_not_an_error(rec: fr.Recommender) -> None:
+    session = rec.session()
+    session.ask("blue trousers")
+    reply = session.ask("show it on me", image=PHOTOS / "astronaut.jpg")
+    assert not reply.images and "could not show" in reply.text
+    assert len(reply) > 0
+
+
+def test_try_on_words_without_a_photo_still_search(rec: fr.Recommender) -> None:
+    reply = rec.session().ask("a dress I can try on in store")
+    assert len(reply) > 0 and "photo" in reply.text
+
+
+def test_bad_arguments_raise_typed_errors(rec: fr.Recommender) -> None:
+    session = rec.session()
+    with pytest.raises(fr.InvalidInputError) as err:
+        session.ask("show it on me", image=PHOTO)  # nothing shown yet
+    assert err.value.field == "text"
+    with pytest.raises(fr.InvalidInputError) as err:
+        session.ask("a casual outfit", height_cm=170)
+    assert err.value.field == "height_cm"
+    for bad in ("tall", float("nan"), 20):
+        with pytest.raises(fr.InvalidInputError) as err:
+            session.ask("a casual outfit", image=PHOTO, height_cm=bad)  # type: ignore[arg-type]
+        assert err.value.field == "height_cm"
+    with pytest.raises(fr.InvalidInputError) as err:
+        session.ask("show it on me", image=123)
+    assert err.value.field == "image"
+    assert session.history == []

@@ -10,20 +10,26 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import Field
 
+from .._body_photo import check_height
 from .._errors import InvalidInputError
-from .._parser import Constraints, parse_request
+from .._images import load_image
+from .._parser import Constraints, parse_request, picture_subject
 from .._records import Filters, Recommendation, UserProfile
 from .._validation import Record
 from ._reply import ReplyBackend, template_reply
 from ._visual import WEARABLE, SessionImage, png_bytes
 
 if TYPE_CHECKING:
+    from PIL import Image
+
     from ._recommender import Recommender
 
 __all__ = ["Round", "Session", "SessionReply"]
 
 logger = logging.getLogger("fashionrec_sdk")
 _FORMAT = "fashionrec-session"
+#: A body estimated from a photo below this confidence is reported, not applied.
+MIN_BODY_CONFIDENCE = 0.4
 _VERSION = 1
 
 
@@ -61,6 +67,13 @@ def _asks_for_more(c: Constraints) -> bool:
     return bool(
         c.text or c.categories or c.colors or c.occasions or c.styles or c.max_price or c.min_price
     )
+
+
+def _only_names_items(c: Constraints) -> bool:
+    """True when a try-on request only points at shown items ("it", "the trousers")."""
+    return not (
+        c.colors or c.occasions or c.styles or c.max_price or c.min_price or c.exclude_colors
+    ) and (not c.text or bool(c.categories))
 
 
 def _noted(reply: SessionReply, notes: list[str]) -> SessionReply:
@@ -163,40 +176,40 @@ class Session:
         """Start a new request ("an outfit for a job interview under $200").
 
         ``image`` is a query image ("something like this") unless the request is a
-        try-on ("show it on me", "try on a red dress"): then it is the shopper's photo
-        and the top wearable result is rendered on it (``reply.images``). With
-        ``height_cm`` the image is the shopper's full-body photo: the body profile
-        estimated from it makes later rounds physique-aware. "Draw a ..." / "show me a
-        picture of ..." adds a generated image of what is described.
+        try-on ("show it on me", "put the trousers on me", "try on a red dress"): then
+        it is the shopper's photo, and the item meant (the last liked or first shown
+        wearable, of the category named if any) is rendered on it (``reply.images``).
+        With ``height_cm`` the image is the shopper's full-body photo: a confident body
+        estimate makes the session physique-aware (a body profile the shop gave is never
+        replaced). "Draw a ..." / "show me a picture of ..." adds a generated image.
+        Problems with the photo become a note in ``reply.text``; bad arguments raise.
         """
         if not isinstance(text, str) or not text.strip():
             raise InvalidInputError("text must be a non-empty string", field="text")
         rec = self._require()
-        c = parse_request(text)
-        photo = image is not None and (c.show == "on_me" or height_cm is not None)
-        notes: list[str] = []
-        if photo and height_cm is not None:
-            notes.append(self._body_from(image, height_cm))
-        if c.show == "on_me":
+        if height_cm is not None:
             if image is None:
                 raise InvalidInputError(
-                    "a photo of you is needed to show it on you: ask(text, image=photo)",
-                    field="image",
+                    "height_cm goes with a full-body photo: pass image=photo too",
+                    field="height_cm",
                 )
-            if _asks_for_more(c) or not self.rounds:
-                self._image_vector = None
-                self._stack = [c.model_copy(update={"show": None})]
-                reply = self._run("ask", text)
-            else:
-                reply = self._repeat("tryon", text)
-            return self._with_tryon(reply, image, c, notes)
+            height_cm = check_height(height_cm)
+        c = parse_request(text)
+        person = None
+        if image is not None and (c.show == "on_me" or height_cm is not None):
+            person = load_image(image, field="image")
+        notes: list[str] = []
+        if person is not None and height_cm is not None:
+            notes.append(self._body_from(person, height_cm))
+        if c.show == "on_me":
+            return self._ask_tryon(text, c, person, notes)
         self._image_vector = None
-        if image is not None and not photo:
+        if image is not None and person is None:
             self._image_vector = [float(x) for x in rec.stylist.image_encoder.encode(image)]
         self._stack = [c.model_copy(update={"show": None})]
         reply = self._run("ask", text)
         if c.show == "picture":
-            description = c.query_text() or text
+            description = picture_subject(text) or c.query_text() or text
             img = rec.generate_image(description, seed=len(self.rounds))
             picture = SessionImage(
                 kind="generated", caption=f"a sketch of “{description}”", png=png_bytes(img)
@@ -204,19 +217,61 @@ class Session:
             reply = reply.model_copy(update={"images": (picture,)})
         return _noted(reply, notes)
 
-    def _body_from(self, image: Any, height_cm: float) -> str:
+    def _ask_tryon(
+        self, text: str, c: Constraints, person: Image.Image | None, notes: list[str]
+    ) -> SessionReply:
+        rec = self._require()
+        shown = self.rounds[-1].results if self.rounds else ()
+        last = [p for p in (rec.catalog.get(i) for i in shown) if p is not None]
+        pointed = [p for p in last if p.coarse_category in c.categories] if c.categories else last
+        if person is None:
+            if not _asks_for_more(c):
+                raise InvalidInputError(
+                    "a photo of you is needed to show it on you: ask(text, image=photo)",
+                    field="image",
+                )
+            notes.append("Send a photo of yourself to see it on you.")
+        if person is not None and pointed and _only_names_items(c):
+            reply = self._repeat("tryon", text)  # "show it on me", "put the trousers on me"
+        elif _asks_for_more(c):
+            self._image_vector = None
+            self._stack = [c.model_copy(update={"show": None})]
+            reply = self._run("ask", text)
+        else:
+            raise InvalidInputError(
+                "nothing has been shown yet: ask for something first, or say what to try on "
+                "(“try on a red dress”)",
+                field="text",
+            )
+        if person is None:
+            return _noted(reply, notes)
+        return self._with_tryon(reply, person, c, notes)
+
+    def _body_from(self, person: Image.Image, height_cm: float) -> str:
         """Estimate the shopper's body from the photo; a note for the reply either way."""
         rec = self._require()
+        fallback = (
+            "your saved body profile still applies"
+            if self.user.body is not None
+            else "results are not physique-aware"
+        )
         try:
-            body = rec.body_from_photo(image, height_cm)
+            body = rec.body_from_photo(person, height_cm)
         except InvalidInputError as err:
+            return f"I could not measure you from this photo ({err}); {fallback}."
+        confidence = body.confidence if body.confidence is not None else 0.0
+        shape = body.body_shape.replace("_", " ")
+        if confidence < MIN_BODY_CONFIDENCE:
             return (
-                f"I could not measure you from this photo ({err}); results are not physique-aware."
+                f"My estimate from this photo ({shape} shape) is too uncertain to use "
+                f"(confidence {confidence:.2f} < {MIN_BODY_CONFIDENCE}); {fallback}."
             )
+        if self.user.body is not None and self.user.body.confidence is None:
+            return f"From your photo: {shape} shape; your measured body profile is kept."
         self.user = self.user.model_copy(update={"body": body})
         return (
-            f"From your photo: {body.body_shape.replace('_', ' ')} shape "
-            f"(confidence {body.confidence or 0:.2f}); results take it into account."
+            f"From your photo: {shape} shape (confidence {confidence:.2f}); "
+            "results take it into account."
         )
 
     def _repeat(self, kind: str, text: str) -> SessionReply:
@@ -239,21 +294,38 @@ class Session:
         )
 
     def _with_tryon(
-        self, reply: SessionReply, image: Any, c: Constraints, notes: list[str]
+        self, reply: SessionReply, person: Image.Image, c: Constraints, notes: list[str]
     ) -> SessionReply:
         rec = self._require()
         wanted = set(c.categories) or set(WEARABLE)
-        for r in reply.recommendations:
-            p = r.product
-            if p.coarse_category in WEARABLE and p.coarse_category in wanted and p.image:
-                img = rec.tryon(image, p)
-                shot = SessionImage(
-                    kind="tryon", caption=f"{p.title} on you", product_id=p.id, png=png_bytes(img)
-                )
-                text = f"Here is {p.title} on you (a 2D simulation)."
-                return _noted(reply.model_copy(update={"images": (shot,), "text": text}), notes)
-        text = "None of these items can be shown on a photo (a top, dress, jacket or bottom with an image is needed)."
-        return _noted(reply.model_copy(update={"text": text}), notes)
+        shown = [
+            r.product
+            for r in reply.recommendations
+            if r.product.coarse_category in WEARABLE
+            and r.product.coarse_category in wanted
+            and r.product.image
+        ]
+        if not shown:
+            text = (
+                "None of these items can be shown on a photo (a top, dress, jacket or "
+                "bottom with a product image is needed)."
+            )
+            return _noted(reply.model_copy(update={"text": text}), notes)
+        liked = [pid for pid in reversed(self._liked) if any(p.id == pid for p in shown)]
+        product = next(p for p in shown if p.id == liked[0]) if liked else shown[0]
+        try:
+            img = rec.tryon(person, product)
+        except InvalidInputError as err:
+            text = f"I could not show {product.title} on your photo: {err}"
+            return _noted(reply.model_copy(update={"text": text}), notes)
+        shot = SessionImage(
+            kind="tryon",
+            caption=f"{product.title} on you",
+            product_id=product.id,
+            png=png_bytes(img),
+        )
+        text = f"Here is {product.title} on you (a 2D simulation)."
+        return _noted(reply.model_copy(update={"images": (shot,), "text": text}), notes)
 
     def refine(self, feedback: str) -> SessionReply:
         """Refine the current request ("cheaper", "no black", "in blue", "shoes instead")."""

@@ -7,11 +7,14 @@ reuses the recommender's text tower.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import threading
 from typing import TYPE_CHECKING, Literal
 
 from PIL import Image
+from pydantic import field_serializer, field_validator
 
 from .._errors import InvalidInputError
 from .._images import ImageInput, load_image
@@ -38,12 +41,30 @@ def png_bytes(image: Image.Image) -> bytes:
 
 
 class SessionImage(Record):
-    """An image a session produced: a try-on of a product, or a generated sketch."""
+    """An image a session produced: a try-on of a product, or a generated sketch.
+
+    ``png`` holds the PNG bytes; in JSON (``model_dump_json``, FastAPI responses) it is
+    a base64 string, and base64 strings are accepted back.
+    """
 
     kind: Literal["tryon", "generated"]
     caption: str
     product_id: str | None = None
     png: bytes
+
+    @field_validator("png", mode="before")
+    @classmethod
+    def _from_base64(cls, v: object) -> object:
+        if isinstance(v, str):
+            try:
+                return base64.b64decode(v, validate=True)
+            except (ValueError, binascii.Error):
+                raise ValueError("png must be PNG bytes or their base64 encoding") from None
+        return v
+
+    @field_serializer("png", when_used="json")
+    def _to_base64(self, v: bytes) -> str:
+        return base64.b64encode(v).decode("ascii")
 
     def to_image(self) -> Image.Image:
         """Decode :attr:`png` to a PIL image."""
