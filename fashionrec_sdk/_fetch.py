@@ -1,10 +1,16 @@
-"""Fetch caller-supplied image URLs with httpx: timeouts, retries, size and type limits."""
+"""Fetch caller-supplied image URLs with httpx: timeouts, retries, size and type limits.
+
+Also home of the two pieces every HTTP client in the package shares (the fetcher here,
+the JSON backends through :mod:`fashionrec_sdk._remote`): :func:`read_limited` (a body
+under a byte limit) and :func:`with_retries` (exponential backoff, ``Retry-After``).
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import httpx
 from pydantic import Field
@@ -13,6 +19,8 @@ from ._errors import RemoteFetchError
 from ._validation import Record
 
 __all__ = ["FetchConfig", "Fetcher"]
+
+T = TypeVar("T")
 
 
 class FetchConfig(Record):
@@ -64,15 +72,13 @@ class Fetcher:
         if not url.lower().startswith(("http://", "https://")):
             raise RemoteFetchError(f"only http(s) URLs can be fetched, got {url!r}", url=url)
         cfg = self.config
-        last = RemoteFetchError(f"GET {url} was not attempted", url=url)
-        for attempt in range(cfg.retries + 1):
-            if attempt:
-                time.sleep(cfg.backoff_s * (2 ** (attempt - 1)))
-            try:
-                return self._fetch_once(url)
-            except _RetryableError as err:
-                last = RemoteFetchError(str(err), url=url, status_code=err.status_code)
-        raise last
+        return with_retries(
+            lambda: self._fetch_once(url),
+            method="GET",
+            url=url,
+            retries=cfg.retries,
+            backoff_s=cfg.backoff_s,
+        )
 
     def _fetch_once(self, url: str) -> bytes:
         cfg = self.config
@@ -80,7 +86,7 @@ class Fetcher:
             with self._client.stream("GET", url) as response:
                 status = response.status_code
                 if status >= 500:
-                    raise _RetryableError(f"GET {url} answered {status}", status)
+                    raise RetryableError(f"GET {url} answered {status}", status)
                 if status >= 400:
                     raise RemoteFetchError(
                         f"GET {url} answered {status}", url=url, status_code=status
@@ -93,31 +99,13 @@ class Fetcher:
                         url=url,
                         status_code=status,
                     )
-                declared = response.headers.get("content-length")
-                if declared and declared.isdigit() and int(declared) > cfg.max_bytes:
-                    raise RemoteFetchError(
-                        f"GET {url} declares {declared} bytes, over the {cfg.max_bytes}-byte limit",
-                        url=url,
-                        status_code=status,
-                    )
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if size > cfg.max_bytes:
-                        raise RemoteFetchError(
-                            f"GET {url} sent more than the {cfg.max_bytes}-byte limit",
-                            url=url,
-                            status_code=status,
-                        )
-                    chunks.append(chunk)
-                return b"".join(chunks)
+                return read_limited(response, method="GET", url=url, limit=cfg.max_bytes)
         except httpx.TooManyRedirects as err:
             raise RemoteFetchError(
                 f"GET {url} redirected more than {cfg.max_redirects} times", url=url
             ) from err
         except (httpx.TimeoutException, httpx.TransportError) as err:
-            raise _RetryableError(f"GET {url} failed: {type(err).__name__}: {err}", None) from err
+            raise RetryableError(f"GET {url} failed: {type(err).__name__}: {err}", None) from err
 
     def fetch_many(self, urls: Sequence[str]) -> list[bytes | RemoteFetchError]:
         """Fetch several URLs concurrently (``config.concurrency`` at once), in order."""
@@ -134,7 +122,82 @@ class Fetcher:
             return list(pool.map(one, urls))
 
 
-class _RetryableError(Exception):
-    def __init__(self, message: str, status_code: int | None) -> None:
+# --------------------------------------------------------------------------- shared pieces
+
+
+class RetryableError(Exception):
+    """A failed attempt worth repeating: a timeout, a connection error, a 429 or a 5xx.
+
+    ``retry_after`` is the server's ``Retry-After`` in seconds, when it sent one.
+    """
+
+    def __init__(
+        self, message: str, status_code: int | None, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
+        self.retry_after = retry_after
+
+
+def with_retries(
+    attempt: Callable[[], T],
+    *,
+    method: str,
+    url: str,
+    retries: int,
+    backoff_s: float,
+    max_retry_after_s: float = 0.0,
+) -> T:
+    """``attempt()``, repeated up to ``retries`` more times while it raises
+    :class:`RetryableError`.
+
+    The wait after the k-th failure (k from 0) is ``backoff_s * 2**k``, or the error's
+    ``retry_after`` capped at ``max_retry_after_s`` when that is longer.
+
+    Raises:
+        RemoteFetchError: the last failure's message and status, with ``.url``; any
+            other error ``attempt`` raises passes through at once.
+    """
+    last = RemoteFetchError(f"{method} {url} was not attempted", url=url)
+    for k in range(retries + 1):
+        try:
+            return attempt()
+        except RetryableError as err:
+            last = RemoteFetchError(str(err), url=url, status_code=err.status_code)
+            if k < retries:
+                wait = backoff_s * (2**k)
+                if err.retry_after is not None:
+                    wait = max(wait, min(err.retry_after, max_retry_after_s))
+                time.sleep(wait)
+    raise last
+
+
+def read_limited(response: httpx.Response, *, method: str, url: str, limit: int) -> bytes:
+    """The body of a streamed ``response``, refused once it passes ``limit`` bytes.
+
+    A ``Content-Length`` over the limit is refused before reading when the status is
+    below 400 (an error page may say what went wrong even if it is long).
+
+    Raises:
+        RemoteFetchError: the body is over ``limit``; ``.status_code`` is the response's.
+    """
+    status = response.status_code
+    declared = response.headers.get("content-length")
+    if status < 400 and declared and declared.isdigit() and int(declared) > limit:
+        raise RemoteFetchError(
+            f"{method} {url} declares {declared} bytes, over the {limit}-byte limit",
+            url=url,
+            status_code=status,
+        )
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise RemoteFetchError(
+                f"{method} {url} sent more than the {limit}-byte limit",
+                url=url,
+                status_code=status,
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)

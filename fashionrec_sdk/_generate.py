@@ -11,13 +11,9 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import os
 import re
 import threading
-import time
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Literal
@@ -36,9 +32,9 @@ from ._errors import (
     RemoteFetchError,
 )
 from ._fetch import FetchConfig, Fetcher
-from ._images import load_image
 from ._integrity import read_json, sha256_file
 from ._onnx import Providers, create_session, run_session
+from ._remote import JsonPoster, decode_b64, decode_image, load_json
 from ._validation import Record
 
 __all__ = [
@@ -99,6 +95,16 @@ def _check_request(description: object, n: object, size: object) -> str:
     if not isinstance(size, int) or isinstance(size, bool) or not 16 <= size <= 2048:
         raise InvalidInputError(f"size must be an int in 16..2048, got {size!r}", field="size")
     return text
+
+
+def _check_seed(seed: object) -> int | None:
+    if seed is None:
+        return None
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise InvalidInputError(
+            f"seed must be a non-negative int or None, got {seed!r}", field="seed"
+        )
+    return seed
 
 
 class ImageGenerator(ABC):
@@ -206,7 +212,7 @@ class SketchGenerator(ImageGenerator):
         """The raw samples: ``(n, 28, 28)`` float32 in [0, 1], dark garment on white."""
         text = _check_request(description, n, 256)
         vec = self.text_encoder.encode(text)
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(_check_seed(seed))
         noise = rng.standard_normal((n, self.latent_dim)).astype(np.float32)
         feeds = {self._cond: np.tile(vec[None, :], (n, 1)), self._noise: noise}
         (out,) = run_session(self._session, feeds, [self._output], model=MODEL_NAME)
@@ -329,11 +335,17 @@ class RemoteImageGenerator(ImageGenerator):
         if not base.lower().startswith(("http://", "https://")):
             raise InvalidInputError(f"base_url must be http(s), got {base!r}", field="base_url")
         self.endpoint = f"{base}/v1/images/generations"
-        headers = {"User-Agent": self.config.user_agent, "Accept": "application/json"}
-        if self.config.api_key:
-            headers["Authorization"] = f"Bearer {self.config.api_key}"
-        self._client = httpx.Client(
-            timeout=self.config.timeout_s, headers=headers, transport=transport
+        auth = {"Authorization": f"Bearer {self.config.api_key}"} if self.config.api_key else {}
+        self._poster = JsonPoster(
+            self.endpoint,
+            timeout_s=self.config.timeout_s,
+            max_bytes=self.config.max_response_bytes,
+            retries=self.config.retries,
+            backoff_s=self.config.backoff_s,
+            max_retry_after_s=self.config.max_retry_after_s,
+            headers=auth,
+            user_agent=self.config.user_agent,
+            transport=transport,
         )
         self._fetcher = Fetcher(
             FetchConfig(
@@ -346,7 +358,7 @@ class RemoteImageGenerator(ImageGenerator):
         )
 
     def close(self) -> None:
-        self._client.close()
+        self._poster.close()
         self._fetcher.close()
 
     def __enter__(self) -> RemoteImageGenerator:
@@ -367,9 +379,9 @@ class RemoteImageGenerator(ImageGenerator):
             "size": f"{size}x{size}",
             "response_format": self.config.response_format,
         }
-        if seed is not None and self.config.send_seed:
+        if _check_seed(seed) is not None and self.config.send_seed:
             payload["seed"] = seed
-        body = self._post(payload)
+        body = self._poster.post(payload)
         items = _parse_response(body, self.endpoint)
         if len(items) < n:
             raise RemoteFetchError(
@@ -381,14 +393,7 @@ class RemoteImageGenerator(ImageGenerator):
 
     def _image(self, item: dict[str, Any], size: int) -> Image.Image:
         if isinstance(item.get("b64_json"), str):
-            try:
-                data = base64.b64decode(item["b64_json"], validate=True)
-            except (binascii.Error, ValueError) as err:
-                raise RemoteFetchError(
-                    f"POST {self.endpoint}: b64_json is not valid base64",
-                    url=self.endpoint,
-                    status_code=200,
-                ) from err
+            data = decode_b64(item["b64_json"], url=self.endpoint, name="b64_json")
             where = self.endpoint
         elif isinstance(item.get("url"), str):
             where = item["url"]
@@ -399,111 +404,20 @@ class RemoteImageGenerator(ImageGenerator):
                 url=self.endpoint,
                 status_code=200,
             )
-        try:
-            img = load_image(data, field="image")
-        except InvalidInputError as err:
-            raise RemoteFetchError(
-                f"{where}: the server sent an unreadable image: {err}", url=where
-            ) from err
+        img = decode_image(data, where=where, url=where)
         if img.size != (size, size):
             img = img.resize((size, size), Image.Resampling.LANCZOS)
         return img
 
-    def _post(self, payload: dict[str, Any]) -> bytes:
-        cfg = self.config
-        url = self.endpoint
-        last = RemoteFetchError(f"POST {url} was not attempted", url=url)
-        for attempt in range(cfg.retries + 1):
-            try:
-                return self._post_once(payload)
-            except _RetryableError as err:
-                last = RemoteFetchError(str(err), url=url, status_code=err.status_code)
-                if attempt < cfg.retries:
-                    wait = cfg.backoff_s * (2**attempt)
-                    if err.retry_after is not None:
-                        wait = max(wait, min(err.retry_after, cfg.max_retry_after_s))
-                    time.sleep(wait)
-        raise last
-
-    def _post_once(self, payload: dict[str, Any]) -> bytes:
-        url, limit = self.endpoint, self.config.max_response_bytes
-        try:
-            with self._client.stream("POST", url, json=payload) as response:
-                status = response.status_code
-                chunks: list[bytes] = []
-                size = 0
-                declared = response.headers.get("content-length")
-                if status < 400 and declared and declared.isdigit() and int(declared) > limit:
-                    raise RemoteFetchError(
-                        f"POST {url} declares {declared} bytes, over the {limit}-byte limit",
-                        url=url,
-                        status_code=status,
-                    )
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if size > limit:
-                        raise RemoteFetchError(
-                            f"POST {url} sent more than the {limit}-byte limit",
-                            url=url,
-                            status_code=status,
-                        )
-                    chunks.append(chunk)
-                body = b"".join(chunks)
-                if status == 429 or status >= 500:
-                    raise _RetryableError(
-                        f"POST {url} answered {status}{_server_message(body)}",
-                        status,
-                        _retry_after(response.headers.get("retry-after")),
-                    )
-                if status >= 400:
-                    raise RemoteFetchError(
-                        f"POST {url} answered {status}{_server_message(body)}",
-                        url=url,
-                        status_code=status,
-                    )
-                return body
-        except (httpx.TimeoutException, httpx.TransportError) as err:
-            raise _RetryableError(
-                f"POST {url} failed: {type(err).__name__}: {err}", None, None
-            ) from err
-
 
 def _parse_response(body: bytes, url: str) -> list[dict[str, Any]]:
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise RemoteFetchError(
-            f"POST {url} returned malformed JSON: {err}", url=url, status_code=200
-        ) from err
+    data = load_json(body, url)
     items = data.get("data") if isinstance(data, dict) else None
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise RemoteFetchError(
             f"POST {url} returned JSON without a 'data' list of objects", url=url, status_code=200
         )
     return items
-
-
-def _server_message(body: bytes) -> str:
-    try:
-        err = json.loads(body).get("error")
-        msg = err.get("message") if isinstance(err, dict) else err
-    except (ValueError, AttributeError):
-        msg = body[:200].decode("utf-8", "replace")
-    return f": {str(msg)[:300]}" if msg else ""
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-class _RetryableError(Exception):
-    def __init__(self, message: str, status_code: int | None, retry_after: float | None) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.retry_after = retry_after
 
 
 # --------------------------------------------------------------------------- function

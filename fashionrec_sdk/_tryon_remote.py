@@ -19,12 +19,9 @@ make the request larger than ``max_request_bytes`` are refused with
 from __future__ import annotations
 
 import base64
-import binascii
 import io
 import json
-import time
 from collections.abc import Mapping
-from typing import Any
 
 import httpx
 from PIL import Image
@@ -32,6 +29,7 @@ from PIL import Image
 from ._errors import InvalidInputError, RemoteFetchError
 from ._images import ImageInput, load_image
 from ._records import Product
+from ._remote import JsonPoster, decode_b64, decode_image, load_json
 from ._tryon import load_garment_image
 
 __all__ = ["RemoteTryOn"]
@@ -82,12 +80,20 @@ class RemoteTryOn:
         self.max_request_bytes = int(max_request_bytes)
         self.backoff = max(0.0, float(backoff))
         self.max_retry_after = max(0.0, float(max_retry_after))
-        all_headers = {"User-Agent": "fashionrec-sdk/0.1", "Accept": "application/json"}
-        all_headers.update(headers or {})
-        self._client = httpx.Client(timeout=timeout, headers=all_headers, transport=transport)
+        self._poster = JsonPoster(
+            url,
+            timeout_s=timeout,
+            max_bytes=self.max_bytes,
+            retries=self.retries,
+            backoff_s=self.backoff,
+            max_retry_after_s=self.max_retry_after,
+            headers=headers,
+            only_200=True,
+            transport=transport,
+        )
 
     def close(self) -> None:
-        self._client.close()
+        self._poster.close()
 
     def __enter__(self) -> RemoteTryOn:
         return self
@@ -149,7 +155,7 @@ class RemoteTryOn:
                 f"{self.max_request_bytes}-byte limit; send smaller images",
                 field="person_image",
             )
-        result = self._image(self._post(body))
+        result = self._image(self._poster.post(body))
         if result.size != person.size:
             result = result.resize(person.size, Image.Resampling.LANCZOS)
         return result
@@ -172,112 +178,11 @@ class RemoteTryOn:
 
     def _image(self, body: bytes) -> Image.Image:
         url = self.url
-        try:
-            data = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise RemoteFetchError(
-                f"POST {url} returned malformed JSON: {err}", url=url, status_code=200
-            ) from err
+        data = load_json(body, url)
         encoded = data.get("image") if isinstance(data, dict) else None
         if not isinstance(encoded, str):
             raise RemoteFetchError(
                 f"POST {url} returned JSON without an 'image' string", url=url, status_code=200
             )
-        try:
-            raw = base64.b64decode(encoded, validate=True)
-        except (binascii.Error, ValueError) as err:
-            raise RemoteFetchError(
-                f"POST {url}: 'image' is not valid base64", url=url, status_code=200
-            ) from err
-        try:
-            return load_image(raw, field="image")
-        except InvalidInputError as err:
-            raise RemoteFetchError(
-                f"POST {url}: the server sent an unreadable image: {err}",
-                url=url,
-                status_code=200,
-            ) from err
-
-    def _post(self, body: bytes) -> bytes:
-        url = self.url
-        last = RemoteFetchError(f"POST {url} was not attempted", url=url)
-        for attempt in range(self.retries + 1):
-            try:
-                return self._post_once(body)
-            except _RetryableError as err:
-                last = RemoteFetchError(str(err), url=url, status_code=err.status_code)
-                if attempt < self.retries:
-                    wait = self.backoff * (2**attempt)
-                    if err.retry_after is not None:
-                        wait = max(wait, min(err.retry_after, self.max_retry_after))
-                    time.sleep(wait)
-        raise last
-
-    def _post_once(self, body: bytes) -> bytes:
-        url, limit = self.url, self.max_bytes
-        headers = {"Content-Type": "application/json"}
-        try:
-            with self._client.stream("POST", url, content=body, headers=headers) as response:
-                status = response.status_code
-                declared = response.headers.get("content-length")
-                if status < 400 and declared and declared.isdigit() and int(declared) > limit:
-                    raise RemoteFetchError(
-                        f"POST {url} declares {declared} bytes, over the {limit}-byte limit",
-                        url=url,
-                        status_code=status,
-                    )
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if size > limit:
-                        raise RemoteFetchError(
-                            f"POST {url} sent more than the {limit}-byte limit",
-                            url=url,
-                            status_code=status,
-                        )
-                    chunks.append(chunk)
-                data = b"".join(chunks)
-                if status == 429 or status >= 500:
-                    raise _RetryableError(
-                        f"POST {url} answered {status}{_server_message(data)}",
-                        status,
-                        _retry_after(response.headers.get("retry-after")),
-                    )
-                if status != 200:
-                    raise RemoteFetchError(
-                        f"POST {url} answered {status}{_server_message(data)}",
-                        url=url,
-                        status_code=status,
-                    )
-                return data
-        except (httpx.TimeoutException, httpx.TransportError) as err:
-            raise _RetryableError(
-                f"POST {url} failed: {type(err).__name__}: {err}", None, None
-            ) from err
-
-
-def _server_message(body: bytes) -> str:
-    msg: Any
-    try:
-        parsed = json.loads(body)
-        msg = parsed.get("error") if isinstance(parsed, dict) else None
-        if isinstance(msg, dict):
-            msg = msg.get("message")
-    except (ValueError, UnicodeDecodeError):
-        msg = body[:200].decode("utf-8", "replace")
-    return f": {str(msg)[:300]}" if msg else ""
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-class _RetryableError(Exception):
-    def __init__(self, message: str, status_code: int | None, retry_after: float | None) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.retry_after = retry_after
+        raw = decode_b64(encoded, url=url, name="'image'")
+        return decode_image(raw, where=f"POST {url}", url=url, status_code=200)
