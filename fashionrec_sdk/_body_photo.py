@@ -5,7 +5,8 @@ a person-probability mask at image resolution) and the stature in cm the shopper
 
 Method (:func:`estimate_body`):
 
-1. **Photo checks.** One person (mask components), a full, upright body: nose,
+1. **Photo checks.** One person (the pose estimator refuses photos of several people;
+   :func:`estimate_body` trusts the pose it is given), a full, upright body: nose,
    shoulders, hips, knees and ankles inside the image with visibility >= 0.5, head top and
    soles not touching the image border, torso tilt <= 30 deg, shoulders and hips not
    turned more than 70 deg (from the landmarks' depth; above 30 deg a warning), shoulder
@@ -62,22 +63,28 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image
 from pydantic import Field
 
 from ._errors import InvalidInputError
 from ._images import ImageInput, load_image
-from ._pose import LANDMARKS, Pose
+from ._pose import (
+    LANDMARKS,
+    MIN_IMAGE_SIDE,
+    MIN_VISIBILITY,
+    Pose,
+    PoseSource,
+    default_estimator,
+    working_image,
+)
+from ._pose_decode import bilinear, runs
 from ._records import BodyProfile
 from ._validation import Record
 
 __all__ = [
     "BodyEstimate",
-    "PoseEstimatorLike",
     "body_from_photo",
     "check_height",
     "circumference_from_width",
@@ -88,12 +95,9 @@ __all__ = [
 
 F64 = NDArray[np.float64]
 
-#: Landmarks under this visibility count as not visible.
-MIN_VISIBILITY = 0.5
+
 #: Smallest head-to-feet size, in pixels, that gives usable widths.
 MIN_PERSON_PX = 200
-#: Smallest short side of the input image.
-MIN_IMAGE_SIDE = 128
 #: Largest torso tilt from the image vertical.
 MAX_TILT_DEG = 30.0
 #: Largest shoulder/hip yaw (turn away from the camera) estimated from landmark depth;
@@ -130,14 +134,6 @@ _PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 _REQUIRED = tuple(name for _, names in _PARTS for name in names)
 _INDEX = {name: i for i, name in enumerate(LANDMARKS)}
-
-
-class PoseEstimatorLike(Protocol):
-    """Anything with ``estimate(image) -> Pose`` (e.g. :class:`~fashionrec_sdk._pose.PoseEstimator`)."""
-
-    def estimate(self, image: Image.Image, /) -> Pose:
-        """Pose of the one person in ``image``."""
-        ...
 
 
 class BodyEstimate(Record):
@@ -208,39 +204,15 @@ def _bad(message: str) -> InvalidInputError:
 # --------------------------------------------------------------------------- sampling
 
 
-def _sample(mask: NDArray[np.float32], xs: F64, ys: F64) -> tuple[F64, NDArray[np.bool_]]:
-    """Bilinear mask values at pixel coordinates (pixel ``j`` covers ``[j, j+1)``).
-
-    Returns the values (0 outside the image) and whether each point is inside.
-    """
-    h, w = mask.shape
-    gx, gy = xs - 0.5, ys - 0.5
-    inside = (xs >= 0) & (xs <= w) & (ys >= 0) & (ys <= h)
-    gx = np.clip(gx, 0, w - 1)
-    gy = np.clip(gy, 0, h - 1)
-    x0 = np.minimum(np.floor(gx).astype(np.intp), w - 2 if w > 1 else 0)
-    y0 = np.minimum(np.floor(gy).astype(np.intp), h - 2 if h > 1 else 0)
-    x1 = np.minimum(x0 + 1, w - 1)
-    y1 = np.minimum(y0 + 1, h - 1)
-    fx, fy = gx - x0, gy - y0
-    top = mask[y0, x0] * (1 - fx) + mask[y0, x1] * fx
-    bottom = mask[y1, x0] * (1 - fx) + mask[y1, x1] * fx
-    vals = (top * (1 - fy) + bottom * fy).astype(np.float64)
-    return np.where(inside, vals, 0.0), inside
+def _sample(mask: NDArray[np.float32], xs: F64, ys: F64) -> F64:
+    """Bilinear mask values at pixel coordinates, 0 outside the image."""
+    return bilinear(mask, xs, ys, fill=0.0).astype(np.float64)
 
 
 def _runs(vals: F64, pos: F64) -> list[tuple[float, float]]:
     """Segments where ``vals >= 0.5``, with linearly interpolated sub-sample edges."""
-    on = vals >= 0.5
-    if not on.any():
-        return []
-    d = np.diff(on.astype(np.int8))
-    starts = [int(i) + 1 for i in np.flatnonzero(d == 1)]
-    ends = [int(i) for i in np.flatnonzero(d == -1)]
-    if on[0]:
-        starts.insert(0, 0)
-    if on[-1]:
-        ends.append(len(on) - 1)
+    _, starts, ends = runs(vals >= 0.5)
+    last = len(vals) - 1
 
     def edge(i: int, j: int) -> float:  # crossing between samples i (one side) and j
         vi, vj = vals[i], vals[j]
@@ -248,9 +220,9 @@ def _runs(vals: F64, pos: F64) -> list[tuple[float, float]]:
         return float(pos[i] + frac * (pos[j] - pos[i]))
 
     out = []
-    for s, e in zip(starts, ends, strict=True):
+    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
         lo = edge(s - 1, s) if s > 0 else float(pos[0])
-        hi = edge(e, e + 1) if e + 1 < len(on) else float(pos[-1])
+        hi = edge(e - 1, e) if e <= last else float(pos[-1])
         out.append((lo, hi))
     return out
 
@@ -265,7 +237,9 @@ def _walk(
     """
     d = np.arange(0.0, length, _S_STEP)
     xs, ys = start[0] + d * direction[0], start[1] + d * direction[1]
-    vals, inside = _sample(mask, xs, ys)
+    vals = _sample(mask, xs, ys)
+    h, w = mask.shape
+    inside = (xs >= 0) & (xs <= w) & (ys >= 0) & (ys <= h)
     if vals[0] < 0.5:
         return None
     off = np.flatnonzero(vals < 0.5)
@@ -281,27 +255,6 @@ def _walk(
 # --------------------------------------------------------------------------- checks
 
 
-def _components(binary: NDArray[np.bool_]) -> list[int]:
-    """Sizes of the 4-connected components of a small boolean grid, largest first."""
-    seen = np.zeros_like(binary)
-    h, w = binary.shape
-    sizes = []
-    for y, x in zip(*np.nonzero(binary), strict=True):
-        if seen[y, x]:
-            continue
-        seen[y, x] = True
-        stack, n = [(int(y), int(x))], 0
-        while stack:
-            cy, cx = stack.pop()
-            n += 1
-            for ny, nx in ((cy - 1, cx), (cy + 1, cx), (cy, cx - 1), (cy, cx + 1)):
-                if 0 <= ny < h and 0 <= nx < w and binary[ny, nx] and not seen[ny, nx]:
-                    seen[ny, nx] = True
-                    stack.append((ny, nx))
-        sizes.append(n)
-    return sorted(sizes, reverse=True)
-
-
 def _check_person(pose: Pose) -> None:
     mask = pose.mask
     if mask.ndim != 2 or min(mask.shape) < 2 or pose.landmarks.shape != (len(LANDMARKS), 4):
@@ -311,16 +264,8 @@ def _check_person(pose: Pose) -> None:
             f"the image is {mask.shape[1]}x{mask.shape[0]} px; at least "
             f"{MIN_IMAGE_SIDE} px on the short side is needed"
         )
-    on = mask >= 0.5
-    if pose.score < 0.3 or on.mean() < 0.002:
+    if pose.score < 0.3 or (mask >= 0.5).mean() < 0.002:
         raise _bad("no person was found")
-    stride = max(1, math.ceil(max(mask.shape) / 96))
-    small = on[::stride, ::stride]
-    sizes = _components(small)
-    if len(sizes) > 1 and sizes[1] >= 0.25 * sizes[0]:
-        raise _bad(
-            "several people (or person-like regions) appear; a photo of one person is needed"
-        )
 
 
 def _check_landmarks(pose: Pose) -> None:
@@ -446,7 +391,7 @@ def _arm_half_width(mask: NDArray[np.float32], pose: Pose, pixel_height: float) 
             normal = np.array([seg[1], -seg[0]]) / length
             mid = (pa + pb) / 2
             s = np.arange(-0.1 * pixel_height, 0.1 * pixel_height, _S_STEP)
-            vals, _ = _sample(mask, mid[0] + s * normal[0], mid[1] + s * normal[1])
+            vals = _sample(mask, mid[0] + s * normal[0], mid[1] + s * normal[1])
             for lo, hi in _runs(vals, s):
                 if lo <= 0 <= hi:
                     widths.append(hi - lo)
@@ -477,7 +422,7 @@ def _profile(
     touched = np.zeros(len(ts), dtype=bool)
     for i, t in enumerate(ts):
         c = frame.point(float(t))
-        vals, _ = _sample(mask, c[0] + s * frame.n[0], c[1] + s * frame.n[1])
+        vals = _sample(mask, c[0] + s * frame.n[0], c[1] + s * frame.n[1])
         picked = [r for r in _runs(vals, s) if r[1] >= core[0] and r[0] <= core[1]]
         if not picked:
             continue
@@ -667,7 +612,7 @@ def _check_plausible(girth: dict[str, float]) -> None:
 
 
 def body_from_photo(
-    image: ImageInput, height_cm: float, *, estimator: PoseEstimatorLike | None = None
+    image: ImageInput, height_cm: float, *, estimator: PoseSource | None = None
 ) -> BodyEstimate:
     """Estimate a :class:`BodyProfile` from a full-body, front-facing photo and the height.
 
@@ -675,8 +620,10 @@ def body_from_photo(
         image: path, bytes or PIL image of one person standing upright, whole body in
             the picture (head to feet), arms slightly away from the body, fitted clothes.
         height_cm: the person's stature in cm (100 to 230); it sets the scale.
-        estimator: object with ``estimate(image) -> Pose``; default: the SDK's
-            :class:`~fashionrec_sdk._pose.PoseEstimator` (loaded on first use).
+        estimator: object with ``estimate(image) -> Pose``, called with the photo at
+            most :data:`~fashionrec_sdk._pose.MAX_WORK_SIDE` px on its long side (pixel
+            sizes are relative: the height sets the scale); default: the shared
+            :func:`~fashionrec_sdk._pose.default_estimator`.
 
     Raises:
         InvalidInputError: bad height (``field="height_cm"``) or a photo that cannot be
@@ -689,11 +636,6 @@ def body_from_photo(
             f"the image is {img.width}x{img.height} px; at least {MIN_IMAGE_SIDE} px on the "
             "short side is needed"
         )
-    if estimator is None:
-        from ._pose import PoseEstimator
-
-        estimator = PoseEstimator()
-    pose = estimator.estimate(img)
-    if pose is None:
-        raise _bad("no person was found")
+    work, _ = working_image(img)
+    pose = (estimator or default_estimator()).estimate(work)
     return estimate_body(pose, height)

@@ -16,17 +16,27 @@ numpy only, following MediaPipe's BlazePose CPU graph:
    image pixels; its segmentation output, warped back, is the person mask inside the
    region, and ``person_segmentation`` (run on the whole image) fills in outside it.
 
+Large photos are analysed at a working size (long side at most :data:`MAX_WORK_SIDE`
+pixels): the models see 224 and 256 px inputs anyway, so only the cost grows with the
+photo. The returned :class:`Pose` is still in the input image's pixels (landmarks
+scaled back, mask resized to the input size).
+
+:func:`default_estimator` is the one shared estimator over the shipped vision bundle,
+built on first use; the try-on and the body estimate use it when given no estimator.
+
 Not done (MediaPipe does them for video or as refinements): temporal smoothing and the
 heatmap refinement of landmark positions.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
+from PIL import Image
 
 from ._errors import InvalidInputError
 from ._images import ImageInput, load_image
@@ -35,10 +45,25 @@ from ._pose_decode import Roi, detect, letterbox, person_mask, project_landmarks
 if TYPE_CHECKING:
     from ._bundle import ModelBundle
 
-__all__ = ["LANDMARKS", "MIN_IMAGE_SIDE", "Pose", "PoseEstimator"]
+__all__ = [
+    "LANDMARKS",
+    "MAX_WORK_SIDE",
+    "MIN_IMAGE_SIDE",
+    "MIN_VISIBILITY",
+    "Pose",
+    "PoseEstimator",
+    "PoseSource",
+    "check_side",
+    "default_estimator",
+    "working_image",
+]
 
-#: Images with a side shorter than this (pixels) are refused.
+#: Images with a side shorter than this (pixels) are refused (pose, try-on, body).
 MIN_IMAGE_SIDE = 64
+#: A landmark counts as seen when its visibility is at least this.
+MIN_VISIBILITY = 0.5
+#: Photos are analysed with their long side at most this many pixels.
+MAX_WORK_SIDE = 1280
 #: Person area outside the detected person's region, relative to that person's area,
 #: above which the photo is taken to show someone else too.
 OTHER_PERSON_RATIO = 0.25
@@ -115,6 +140,41 @@ class Pose:
         return float(self.landmarks[_INDEX[name], 3])
 
 
+class PoseSource(Protocol):
+    """Anything that estimates a :class:`Pose` (:class:`PoseEstimator`, a test double).
+
+    The try-on and the body estimate call ``estimate`` with a decoded RGB image, at
+    most :data:`MAX_WORK_SIDE` pixels on its long side.
+    """
+
+    def estimate(self, image: Image.Image, /) -> Pose:
+        """Pose of the one person in ``image``."""
+        ...
+
+
+def check_side(img: Image.Image, *, field: str, purpose: str) -> None:
+    """Refuse ``img`` (``InvalidInputError(field=field)``) when a side is under
+    :data:`MIN_IMAGE_SIDE` pixels."""
+    width, height = img.size
+    if min(width, height) < MIN_IMAGE_SIDE:
+        raise InvalidInputError(
+            f"{field}: {width}x{height} is too small for {purpose}; each side must be at "
+            f"least {MIN_IMAGE_SIDE} pixels",
+            field=field,
+        )
+
+
+def working_image(img: Image.Image, max_side: int = MAX_WORK_SIDE) -> tuple[Image.Image, float]:
+    """``img`` downscaled so its long side is at most ``max_side``, and the scale used
+    (working pixels per input pixel, 1.0 when it was small enough already)."""
+    w, h = img.size
+    if max(w, h) <= max_side:
+        return img, 1.0
+    k = max_side / max(w, h)
+    size = (max(1, round(w * k)), max(1, round(h * k)))
+    return img.resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0), k
+
+
 class PoseEstimator:
     """Single-person BlazePose estimator over the vision bundle's ONNX models.
 
@@ -157,14 +217,10 @@ class PoseEstimator:
         """
         img = load_image(image, field="image")
         width, height = img.size
-        if min(width, height) < MIN_IMAGE_SIDE:
-            raise InvalidInputError(
-                f"image: {width}x{height} is too small for pose estimation; each side must "
-                f"be at least {MIN_IMAGE_SIDE} pixels",
-                field="image",
-            )
-        rgb = np.asarray(img, dtype=np.float32) / np.float32(255.0)
-        det_input, frame = letterbox(img)
+        check_side(img, field="image", purpose="pose estimation")
+        work, k = working_image(img)
+        rgb = np.asarray(work, dtype=np.float32) / np.float32(255.0)
+        det_input, frame = letterbox(work)
         boxes, scores = self._run("pose_detector", det_input)
         detections = detect(boxes[0], scores[0, :, 0], frame, self.min_detection_score)
         if not detections:
@@ -180,7 +236,7 @@ class PoseEstimator:
                 field="image",
             )
         det = detections[0]
-        roi = Roi.from_keypoints(det.keypoints[0], det.keypoints[1])
+        roi = Roi.from_keypoints(det.keypoints[0], det.keypoints[1])  # working pixels
         crop = warp_to_roi(rgb, roi, 256)
         raw, flag, seg, _heat, _world = self._run("pose_landmarks", crop[None])
         presence = float(np.clip(flag.reshape(-1)[0], 0.0, 1.0))
@@ -189,9 +245,10 @@ class PoseEstimator:
                 f"image: no person found (pose presence {presence:.2f} < {self.min_presence:.2f})",
                 field="image",
             )
+        roi = roi.scaled(1.0 / k)  # input pixels
         landmarks = project_landmarks(raw.reshape(-1, 5)[: len(LANDMARKS)], roi, 256, width, height)
-        full = np.asarray(img.resize((256, 256), _bilinear()), dtype=np.float32) / np.float32(255.0)
-        (selfie,) = self._run("person_segmentation", full[None])
+        full = np.asarray(work.resize((256, 256), Image.Resampling.BILINEAR), dtype=np.float32)
+        (selfie,) = self._run("person_segmentation", full[None] / np.float32(255.0))
         mask, elsewhere = person_mask(seg[0, :, :, 0], selfie[0, :, :, 0], roi, width, height)
         if elsewhere > OTHER_PERSON_RATIO:
             raise InvalidInputError(
@@ -210,7 +267,19 @@ class PoseEstimator:
         return run_session(session, {name: np.ascontiguousarray(x, dtype=np.float32)}, model=model)
 
 
-def _bilinear() -> int:
-    from PIL import Image
+_DEFAULT: PoseEstimator | None = None
+_DEFAULT_LOCK = threading.Lock()
 
-    return int(Image.Resampling.BILINEAR)
+
+def default_estimator() -> PoseEstimator:
+    """The process-wide :class:`PoseEstimator` over the shipped vision bundle.
+
+    Built once, on first use (loading and hash-checking the models takes a few hundred
+    ms), then shared; thread-safe (ONNX Runtime sessions may be run concurrently).
+    """
+    global _DEFAULT
+    if _DEFAULT is None:
+        with _DEFAULT_LOCK:
+            if _DEFAULT is None:
+                _DEFAULT = PoseEstimator()
+    return _DEFAULT

@@ -1,5 +1,9 @@
 """Numpy geometry of the BlazePose pipeline: anchors, detection decoding, ROI warps.
 
+Also the two raster primitives the body estimate and the try-on share with it:
+:func:`bilinear` (sampling an image or mask at float pixel positions) and :func:`runs`
+(the runs of ``True`` in the rows of a boolean mask).
+
 Constants follow MediaPipe 0.10.21's ``pose_detection_cpu`` and
 ``pose_landmark_by_roi_cpu`` graphs (SSD anchors, box/keypoint scales, weighted NMS at
 IoU 0.3, ROI = 1.25 x the body circle's diameter around the hip centre).
@@ -20,10 +24,12 @@ __all__ = [
     "Frame",
     "Roi",
     "anchors",
+    "bilinear",
     "detect",
     "letterbox",
     "person_mask",
     "project_landmarks",
+    "runs",
     "warp_to_roi",
 ]
 
@@ -163,6 +169,10 @@ class Roi:
         rotation = rotation - 2 * math.pi * math.floor((rotation + math.pi) / (2 * math.pi))
         return cls(float(hip[0]), float(hip[1]), side, rotation)
 
+    def scaled(self, factor: float) -> Roi:
+        """The same region in an image resized by ``factor``."""
+        return Roi(self.cx * factor, self.cy * factor, self.side * factor, self.rotation)
+
     def matrix(self, size: int) -> F32:
         """2x3 affine map from ROI-crop pixels (``size`` x ``size``) to image pixels."""
         c, s = math.cos(self.rotation), math.sin(self.rotation)
@@ -177,10 +187,18 @@ class Roi:
         ).astype(np.float32)
 
 
-def _sample(img: F32, xs: F32, ys: F32, *, fill: float | None) -> F32:
-    """Bilinear sample ``img`` (H, W[, C]) at float pixel coords (pixel centres at +0.5).
+def bilinear(
+    img: NDArray[np.float32],
+    xs: NDArray[np.floating],
+    ys: NDArray[np.floating],
+    *,
+    fill: float | None,
+) -> F32:
+    """Bilinear sample ``img`` (H, W[, C]) at float pixel coords (pixel ``j`` covers
+    ``[j, j + 1)``, its centre is ``j + 0.5``).
 
-    ``fill=None`` replicates the border; otherwise points outside get ``fill``.
+    ``fill=None`` replicates the border; otherwise points outside ``[0, W] x [0, H]``
+    get ``fill``.
     """
     h, w = img.shape[:2]
     x = xs - 0.5
@@ -204,13 +222,30 @@ def _sample(img: F32, xs: F32, ys: F32, *, fill: float | None) -> F32:
     return out
 
 
+def runs(
+    mask: NDArray[np.bool_],
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]:
+    """The runs of ``True`` along the last axis of a 1-D or 2-D boolean array.
+
+    Returns ``(rows, starts, ends)`` (``ends`` exclusive), row-major order; ``rows`` is
+    all 0 for a 1-D array.
+    """
+    m = np.atleast_2d(mask)
+    padded = np.zeros((m.shape[0], m.shape[1] + 2), dtype=np.int8)
+    padded[:, 1:-1] = m
+    step = np.diff(padded, axis=1)
+    rows, starts = np.nonzero(step == 1)
+    _, ends = np.nonzero(step == -1)
+    return rows, starts, ends
+
+
 def warp_to_roi(rgb: F32, roi: Roi, size: int) -> F32:
     """``(size, size, 3)`` crop of ``rgb`` (H, W, 3 in [0, 1]) along ``roi``."""
     m = roi.matrix(size).astype(np.float64)
     v, u = np.meshgrid(np.arange(size) + 0.5, np.arange(size) + 0.5, indexing="ij")
     xs = (m[0, 0] * u + m[0, 1] * v + m[0, 2]).astype(np.float32)
     ys = (m[1, 0] * u + m[1, 1] * v + m[1, 2]).astype(np.float32)
-    return _sample(rgb, xs, ys, fill=None)
+    return bilinear(rgb, xs, ys, fill=None)
 
 
 def project_landmarks(raw: F32, roi: Roi, size: int, width: int, height: int) -> F32:
@@ -254,7 +289,7 @@ def person_mask(
     u = ((c * dx + s * dy) * scale + size / 2).astype(np.float32)
     v = ((-s * dx + c * dy) * scale + size / 2).astype(np.float32)
     inside = (u >= 0) & (u < size) & (v >= 0) & (v < size)
-    in_roi = _sample(prob32, u, v, fill=0.0)
+    in_roi = bilinear(prob32, u, v, fill=0.0)
     sel = np.clip(np.nan_to_num(selfie.astype(np.float32)), 0.0, 1.0)
     sel_small = np.asarray(
         Image.fromarray(sel, mode="F").resize((mw, mh), Image.Resampling.BILINEAR),

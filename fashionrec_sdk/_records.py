@@ -13,8 +13,8 @@ from ._physique import BodyShape, physique_labels
 from ._validation import Record
 
 if TYPE_CHECKING:
-    from ._body_photo import PoseEstimatorLike
     from ._images import ImageInput
+    from ._pose import PoseSource
 
 __all__ = [
     "BodyProfile",
@@ -177,7 +177,7 @@ class BodyProfile(Record):
         image: ImageInput,
         height_cm: float,
         *,
-        estimator: PoseEstimatorLike | None = None,
+        estimator: PoseSource | None = None,
     ) -> BodyProfile:
         """Estimate the measurements from a full-body, front-facing photo and the height.
 

@@ -18,6 +18,12 @@ person of a photo:
    past the legs), then the arms (shoulder-elbow-wrist-hand polylines thickened and
    intersected with the person mask) are restored on top.
 
+Steps 2 and 3 run at a working size (long side at most
+:data:`~fashionrec_sdk._pose.MAX_WORK_SIDE` pixels); for a larger photo only the
+garment layer and its alpha are scaled up, over the garment's bounding box, and pasted
+on the full-resolution photo, so the result has the photo's size and the person keeps
+every pixel of detail.
+
 Shoes, bags, accessories and jewellery are refused with :class:`InvalidInputError`
 (``field="category"``): a torso/leg warp has no sensible place for them.
 
@@ -29,12 +35,12 @@ server for that.
 
 from __future__ import annotations
 
-import io
 import itertools
+import math
 import os
-import threading
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -42,18 +48,24 @@ from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 from ._categories import coarse_category
 from ._errors import InvalidInputError
-from ._images import ImageInput, load_image
+from ._images import ImageInput, _decode, load_image
+from ._pose import (
+    LANDMARKS,
+    MIN_VISIBILITY,
+    Pose,
+    PoseSource,
+    check_side,
+    default_estimator,
+    working_image,
+)
+from ._pose_decode import runs
 from ._records import Product
-from ._tryon_cutout import Cutout, cut_out
+from ._tryon_cutout import Cutout, cut_out, has_alpha
 from ._tryon_warp import warp
-
-if TYPE_CHECKING:
-    from ._pose import Pose
 
 __all__ = [
     "GARMENT_KINDS",
     "EmbeddedTryOn",
-    "PoseSource",
     "TryOnBackend",
     "load_garment_image",
     "tryon",
@@ -61,20 +73,10 @@ __all__ = [
 
 #: What :func:`tryon` can place, after mapping the category.
 GARMENT_KINDS = ("top", "outerwear", "dress", "skirt", "shorts", "trousers")
-#: A landmark counts when its visibility is at least this and it lies in the image.
-MIN_VISIBILITY = 0.5
-#: Person images with a side under this many pixels are refused.
-MIN_PERSON_SIDE = 16
 
 _SKIRT = ("skirt", "skort")
 _SHORTS = ("short",)
 _TROUSERS = ("trouser", "pant", "jean", "legging", "jogger", "chino", "culotte", "slack")
-
-
-class PoseSource(Protocol):
-    """Anything that estimates a :class:`~fashionrec_sdk._pose.Pose` (``PoseEstimator``)."""
-
-    def estimate(self, image: ImageInput, /) -> Pose: ...
 
 
 @runtime_checkable
@@ -99,7 +101,7 @@ class EmbeddedTryOn:
 
     Args:
         estimator: the pose estimator to reuse (any object with ``estimate(image)``);
-            ``None`` loads the shipped ``PoseEstimator`` on first use.
+            ``None``: the shared :func:`~fashionrec_sdk._pose.default_estimator`.
     """
 
     def __init__(self, estimator: PoseSource | None = None) -> None:
@@ -114,20 +116,6 @@ class EmbeddedTryOn:
     ) -> Image.Image:
         """See :func:`tryon`."""
         return tryon(person_image, garment, estimator=self.estimator, category=category)
-
-
-_DEFAULT_ESTIMATOR: PoseSource | None = None
-_DEFAULT_LOCK = threading.Lock()
-
-
-def _default_estimator() -> PoseSource:
-    global _DEFAULT_ESTIMATOR
-    with _DEFAULT_LOCK:
-        if _DEFAULT_ESTIMATOR is None:
-            from ._pose import PoseEstimator
-
-            _DEFAULT_ESTIMATOR = PoseEstimator()
-        return _DEFAULT_ESTIMATOR
 
 
 def tryon(
@@ -147,30 +135,43 @@ def tryon(
             or transparent), or a :class:`~fashionrec_sdk.Product` whose ``image`` and
             ``category`` are used.
         pose: the person's pose if already estimated (its mask must have the photo's
-            size); otherwise ``estimator`` (or the shipped ``PoseEstimator``) is run.
-        estimator: object with ``estimate(image) -> Pose``.
+            size); otherwise ``estimator`` is run on the photo at the working size.
+        estimator: object with ``estimate(image) -> Pose``; default: the shared
+            :func:`~fashionrec_sdk._pose.default_estimator`.
         category: free-text or coarse category ("top", "Women > Jeans", "midi skirt");
             overrides the product's. ``None`` with an image garment: guessed from the
             silhouette (legs -> trousers, tall -> dress, else top).
 
     Returns:
-        RGB image of the same size as ``person_image``. Deterministic.
+        RGB image of the same size as ``person_image`` (placement and compositing run
+        at a long side of at most :data:`~fashionrec_sdk._pose.MAX_WORK_SIDE` px; see
+        the module docstring). Deterministic.
 
     Raises:
         InvalidInputError: ``field="garment"`` (undecodable, or nothing but background),
-            ``field="category"`` (shoes, bags, accessories, jewellery),
-            ``field="person_image"`` (undecodable, too small, or a body part the garment
-            needs is outside the image or not visible - the message names it),
-            ``field="pose"`` (pose of another image size).
+            ``field="category"`` (not a string; shoes, bags, accessories, jewellery),
+            ``field="person_image"`` (undecodable, a side under
+            :data:`~fashionrec_sdk._pose.MIN_IMAGE_SIDE` px, no person or several people
+            found, or a body part the garment needs is outside the image or not
+            visible - the message names it), ``field="pose"`` (not a ``Pose``, or a pose
+            of another image size), ``field="estimator"`` (no ``estimate`` method).
     """
-    person = load_image(person_image, field="person_image")
-    width, height = person.size
-    if min(width, height) < MIN_PERSON_SIDE:
+    if category is not None and not isinstance(category, str):
         raise InvalidInputError(
-            f"person_image: {width}x{height} is too small for try-on (each side must be "
-            f"at least {MIN_PERSON_SIDE} pixels)",
-            field="person_image",
+            f"category: expected a string or None, got {type(category).__name__}",
+            field="category",
         )
+    if pose is not None and not isinstance(pose, Pose):
+        raise InvalidInputError(
+            f"pose: expected a Pose or None, got {type(pose).__name__}", field="pose"
+        )
+    if estimator is not None and not callable(getattr(estimator, "estimate", None)):
+        raise InvalidInputError(
+            f"estimator: {type(estimator).__name__} has no estimate(image) method",
+            field="estimator",
+        )
+    person = load_image(person_image, field="person_image")
+    check_side(person, field="person_image", purpose="try-on")
     source, text, coarse = _garment_source(garment, category)
     if coarse is not None and coarse not in ("top", "bottom", "dress", "outerwear"):
         raise InvalidInputError(
@@ -180,13 +181,15 @@ def tryon(
         )
     cut = cut_out(load_garment_image(source, field="garment"), field="garment")
     kind = _garment_kind(coarse, text, cut.mask)
+    work, _ = working_image(person)
     if pose is None:
-        pose = (estimator or _default_estimator()).estimate(person)
-    _check_pose(pose, (width, height))
-    body = _Body.from_pose(pose, (width, height))
+        pose = _estimate(estimator or default_estimator(), work)
+    pose = _fit_pose(pose, person.size, work.size)
+    body = _Body(pose, work.size)
     src, dst, corridor = _place(kind, cut, body)
-    warped = warp(cut.image, src, dst, (width, height))
-    return _composite(person, warped, pose, body, kind, corridor)
+    warped = warp(cut.image, src, dst, work.size)
+    layer, alpha = _garment_layer(warped, pose, body, kind, corridor)
+    return _paste(person, layer, alpha)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -210,45 +213,37 @@ def _garment_source(
     return garment, category.lower(), coarse_category(category)
 
 
-def _has_alpha(img: Image.Image) -> bool:
-    return img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
-        img.mode == "P" and "transparency" in img.info
-    )
-
-
 def load_garment_image(source: ImageInput, *, field: str = "garment") -> Image.Image:
-    """Decode a garment image like :func:`load_image`, but keep transparency (RGBA)."""
-    if isinstance(source, Image.Image):
-        rgb = load_image(source, field=field)
-        if _has_alpha(source):
-            return (ImageOps.exif_transpose(source) or source).convert("RGBA")
-        return rgb
-    data: bytes | str | os.PathLike[str] = source
-    if isinstance(source, str) and source.lower().startswith(("http://", "https://")):
-        from ._fetch import Fetcher
-
-        with Fetcher() as fetcher:
-            data = fetcher.fetch(source)
-    elif isinstance(source, bytearray | memoryview):
-        data = bytes(source)
-    rgb = load_image(data, field=field)
-    try:
-        opened = Image.open(io.BytesIO(data) if isinstance(data, bytes) else data)
-        with opened:
-            if _has_alpha(opened):
-                opened.load()
-                return (ImageOps.exif_transpose(opened) or opened).convert("RGBA")
-    except (OSError, ValueError, SyntaxError, EOFError):
-        pass
+    """Decode a garment image like :func:`load_image` (decoded once), but keep
+    transparency: RGBA when the image has an alpha channel or a transparent colour."""
+    img = source if isinstance(source, Image.Image) else _decode_raw(source, field)
+    rgb = load_image(img, field=field)  # size limit, EXIF orientation, mode conversion
+    if has_alpha(img):
+        return (ImageOps.exif_transpose(img) or img).convert("RGBA")
     return rgb
 
 
+def _decode_raw(source: ImageInput, field: str) -> Image.Image:
+    """Path, URL or bytes -> the decoded image, mode untouched (alpha kept)."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        data, name = bytes(source), "<bytes>"
+    elif isinstance(source, str) and source.lower().startswith(("http://", "https://")):
+        from ._fetch import Fetcher
+
+        with Fetcher() as fetcher:
+            data, name = fetcher.fetch(source), source
+    elif isinstance(source, str | os.PathLike) and Path(source).is_file():
+        data, name = Path(source).read_bytes(), str(source)
+    else:
+        return load_image(source, field=field)  # raises the typed error (no file, type)
+    if not data:
+        raise InvalidInputError(f"{field}: empty image data ({name})", field=field)
+    return _decode(data, name, field)
+
+
 def _runs_in_row(mask: NDArray[np.bool_], y: int) -> list[tuple[int, int]]:
-    row = np.zeros(mask.shape[1] + 2, dtype=np.int8)
-    row[1:-1] = mask[int(np.clip(y, 0, mask.shape[0] - 1))]
-    step = np.diff(row)
-    starts, ends = np.flatnonzero(step == 1).tolist(), np.flatnonzero(step == -1).tolist()
-    return list(zip(starts, ends, strict=True))
+    _, starts, ends = runs(mask[int(np.clip(y, 0, mask.shape[0] - 1))])
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 
 def _has_legs(mask: NDArray[np.bool_]) -> bool:
@@ -287,19 +282,48 @@ def _garment_kind(coarse: str | None, text: str, mask: NDArray[np.bool_]) -> str
     return "skirt"
 
 
-def _check_pose(pose: Pose, size: tuple[int, int]) -> None:
-    landmarks = np.asarray(pose.landmarks)
+def _estimate(estimator: PoseSource, work: Image.Image) -> Pose:
+    """The estimator's pose; its "image" errors are about ``person_image`` here."""
+    try:
+        pose = estimator.estimate(work)
+    except InvalidInputError as err:
+        if err.field != "image":
+            raise
+        reason = str(err).removeprefix("image: ")
+        raise InvalidInputError(f"person_image: {reason}", field="person_image") from err
+    if not isinstance(pose, Pose):
+        raise InvalidInputError(
+            f"estimator: estimate() returned {type(pose).__name__}, not a Pose",
+            field="estimator",
+        )
+    return pose
+
+
+def _fit_pose(pose: Pose, size: tuple[int, int], work: tuple[int, int]) -> Pose:
+    """``pose`` checked and expressed at the working size ``work`` (from ``size``)."""
+    landmarks = np.asarray(pose.landmarks, dtype=np.float32)
     mask = np.asarray(pose.mask)
-    if landmarks.ndim != 2 or landmarks.shape[0] < 33 or landmarks.shape[1] < 4:
+    if landmarks.ndim != 2 or landmarks.shape[0] < len(LANDMARKS) or landmarks.shape[1] < 4:
         raise InvalidInputError(
             f"pose: expected (33, 4) landmarks, got {landmarks.shape}", field="pose"
         )
-    if mask.shape != (size[1], size[0]):
+    if mask.ndim != 2 or mask.shape[::-1] not in (size, work):
         raise InvalidInputError(
-            f"pose: its mask is {mask.shape[1]}x{mask.shape[0]} but the person image is "
+            f"pose: its mask has shape {mask.shape} but the person image is "
             f"{size[0]}x{size[1]}; estimate the pose on the same image",
             field="pose",
         )
+    if mask.shape[::-1] == work:
+        return pose
+    k = work[0] / size[0], work[1] / size[1]
+    scaled = landmarks.copy()
+    scaled[:, 0] *= k[0]
+    scaled[:, 1] *= k[1]
+    scaled[:, 2] *= math.sqrt(k[0] * k[1])
+    small = Image.fromarray(np.asarray(mask, dtype=np.float32), mode="F").resize(
+        work, Image.Resampling.BILINEAR, reducing_gap=3.0
+    )
+    return replace(pose, landmarks=scaled, mask=np.asarray(small, dtype=np.float32))
 
 
 # --------------------------------------------------------------------------- body frame
@@ -342,11 +366,7 @@ class _Body:
     """Visible landmarks of a pose and the body's up/across axes."""
 
     def __init__(self, pose: Pose, size: tuple[int, int]) -> None:
-        self.pose = pose
-        self.size = size
         lm = np.asarray(pose.landmarks, dtype=np.float64)
-        from ._pose import LANDMARKS
-
         w, h = size
         tol_x, tol_y = 0.02 * w, 0.02 * h
         self.points: dict[str, NDArray[np.float64]] = {}
@@ -361,10 +381,6 @@ class _Body:
                 self.why[name] = f"visibility {vis:.2f} < {MIN_VISIBILITY}"
             else:
                 self.points[name] = np.array([x, y])
-
-    @classmethod
-    def from_pose(cls, pose: Pose, size: tuple[int, int]) -> _Body:
-        return cls(pose, size)
 
     def require(self, kind: str) -> None:
         needs = _NEEDS[kind]
@@ -562,10 +578,7 @@ def _place(
 
 def _hem_row(mask: NDArray[np.bool_], g_centre: float, y1: float) -> float:
     """Bottom of the longest run of the garment's centre column (the body's hem)."""
-    col = np.zeros(mask.shape[0] + 2, dtype=np.int8)
-    col[1:-1] = mask[:, int(np.clip(round(g_centre), 0, mask.shape[1] - 1))]
-    step = np.diff(col)
-    starts, ends = np.flatnonzero(step == 1), np.flatnonzero(step == -1)
+    _, starts, ends = runs(mask[:, int(np.clip(round(g_centre), 0, mask.shape[1] - 1))])
     if len(starts) == 0:
         return y1
     longest = int(np.argmax(ends - starts))
@@ -615,15 +628,16 @@ def _add_leg_rung(
 # --------------------------------------------------------------------------- composite
 
 
-def _composite(
-    person: Image.Image,
+def _garment_layer(
     garment: Image.Image,
     pose: Pose,
     body: _Body,
     kind: str,
     corridor: float,
-) -> Image.Image:
-    width, height = person.size
+) -> tuple[Image.Image, NDArray[np.float32]]:
+    """The warped garment's RGB and its final alpha in [0, 1] (working size): limited
+    to the dilated person mask (or the corridor below the hips), arms cut out."""
+    width, height = garment.size
     up, across, torso = body.axes()
     person_mask = np.clip(np.nan_to_num(np.asarray(pose.mask, dtype=np.float32)), 0.0, 1.0)
     binary = Image.fromarray(((person_mask > 0.5) * 255).astype(np.uint8), mode="L")
@@ -638,13 +652,35 @@ def _composite(
             side = np.abs((xx - hips[0]) * across[0] + (yy - hips[1]) * across[1])
             below &= side <= corridor
         allowed = np.where(below, 1.0, allowed)
-    g = np.asarray(garment, dtype=np.float32)
-    alpha = (g[..., 3] / np.float32(255.0)) * allowed
-    base = np.asarray(person, dtype=np.float32)
-    out = base * (1.0 - alpha[..., None]) + g[..., :3] * alpha[..., None]
+    g_alpha = np.asarray(garment.getchannel("A"), dtype=np.float32) / np.float32(255.0)
     arms = _arms_mask(body, kind, torso, (width, height)) * person_mask
-    out = out * (1.0 - arms[..., None]) + base * arms[..., None]
-    return Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8), mode="RGB")
+    alpha = (g_alpha * allowed * (1.0 - arms)).astype(np.float32)
+    return garment.convert("RGB"), alpha
+
+
+def _paste(person: Image.Image, layer: Image.Image, alpha: NDArray[np.float32]) -> Image.Image:
+    """``person`` with ``layer`` blended over it by ``alpha`` (both at the working size,
+    scaled up to the person's size over the garment's bounding box only)."""
+    out = person.copy()
+    ys, xs = np.nonzero(alpha > 0.5 / 255.0)
+    if len(xs) == 0:
+        return out
+    mask = Image.fromarray(np.clip(alpha * 255.0 + 0.5, 0, 255).astype(np.uint8), mode="L")
+    (ww, wh), (pw, ph) = layer.size, person.size
+    if (ww, wh) == (pw, ph):
+        out.paste(layer, (0, 0), mask)
+        return out
+    kx, ky = ww / pw, wh / ph
+    # the box in person pixels covering the garment, and the same box in working pixels
+    x0 = max(0, math.floor((int(xs.min()) - 1) / kx))
+    y0 = max(0, math.floor((int(ys.min()) - 1) / ky))
+    x1 = min(pw, math.ceil((int(xs.max()) + 2) / kx))
+    y1 = min(ph, math.ceil((int(ys.max()) + 2) / ky))
+    src = (x0 * kx, y0 * ky, x1 * kx, y1 * ky)
+    size = (x1 - x0, y1 - y0)
+    patch = layer.resize(size, Image.Resampling.BILINEAR, box=src)
+    out.paste(patch, (x0, y0), mask.resize(size, Image.Resampling.BILINEAR, box=src))
+    return out
 
 
 def _arms_mask(body: _Body, kind: str, torso: float, size: tuple[int, int]) -> NDArray[np.float32]:

@@ -15,8 +15,9 @@ from numpy.typing import NDArray
 from PIL import Image, ImageFilter
 
 from ._errors import InvalidInputError
+from ._pose_decode import runs
 
-__all__ = ["WORK_SIDE", "Cutout", "cut_out", "label_runs"]
+__all__ = ["WORK_SIDE", "Cutout", "cut_out", "has_alpha", "label_runs"]
 
 #: The garment is analysed and warped at this long side (pixels).
 WORK_SIDE = 256
@@ -84,12 +85,16 @@ def cut_out(img: Image.Image, *, field: str = "garment") -> Cutout:
     return Cutout(image=rgba.crop(box), mask=filled[top:bottom, left:right], background=background)
 
 
-def _working_copy(img: Image.Image) -> tuple[Image.Image, float]:
-    """``img`` as RGB(A) resized to :data:`WORK_SIDE`, and the scale factor applied."""
-    has_alpha = img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+def has_alpha(img: Image.Image) -> bool:
+    """Whether ``img`` carries transparency (an alpha band or a transparent colour)."""
+    return img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
         img.mode == "P" and "transparency" in img.info
     )
-    img = img.convert("RGBA" if has_alpha else "RGB")
+
+
+def _working_copy(img: Image.Image) -> tuple[Image.Image, float]:
+    """``img`` as RGB(A) resized to :data:`WORK_SIDE`, and the scale factor applied."""
+    img = img.convert("RGBA" if has_alpha(img) else "RGB")
     w, h = img.size
     scale = WORK_SIDE / max(w, h)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
@@ -118,12 +123,8 @@ def label_runs(
     Returns ``(row, start, end, label)`` per run (``end`` exclusive); runs with the same
     label are connected (8-connectivity when ``eight``, else 4).
     """
-    h, w = mask.shape
-    padded = np.zeros((h, w + 2), dtype=np.int8)
-    padded[:, 1:-1] = mask
-    step = np.diff(padded, axis=1)
-    rows, starts = np.nonzero(step == 1)
-    _, ends = np.nonzero(step == -1)
+    h = mask.shape[0]
+    rows, starts, ends = runs(mask)
     n = len(rows)
     parent = list(range(n))
 

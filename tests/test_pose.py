@@ -5,17 +5,26 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from fashionrec_sdk import _pose
 from fashionrec_sdk._bundle import ModelBundle
 from fashionrec_sdk._errors import InvalidInputError
 from fashionrec_sdk._manifest import BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION
 from fashionrec_sdk._paths import SHIPPED_VISION_BUNDLE
-from fashionrec_sdk._pose import LANDMARKS, MIN_IMAGE_SIDE, Pose, PoseEstimator
+from fashionrec_sdk._pose import (
+    LANDMARKS,
+    MAX_WORK_SIDE,
+    MIN_IMAGE_SIDE,
+    Pose,
+    PoseEstimator,
+    working_image,
+)
 from fashionrec_sdk._pose_decode import anchors
 
 PHOTOS = Path(__file__).parent / "fixtures" / "photos"
@@ -122,6 +131,40 @@ def test_larger_image_scales_landmarks(estimator: PoseEstimator, standing: Pose)
     assert big.size == (img.width * 2, img.height * 2)
     diff = np.abs(big.landmarks[:, :2] / 2 - standing.landmarks[:, :2])
     assert float(np.median(diff)) < 4.0
+
+
+def test_photo_over_the_working_size(estimator: PoseEstimator, standing: Pose) -> None:
+    """1500x2400 is analysed at 800x1280; the pose is still in the photo's pixels."""
+    img = Image.open(PHOTOS / "standing_full_body.jpg")
+    big = img.resize((img.width * 5, img.height * 5), Image.Resampling.BICUBIC)
+    assert working_image(big)[0].size == (800, MAX_WORK_SIDE)
+    pose = estimator.estimate(big)
+    assert pose.size == big.size and pose.mask.dtype == np.float32
+    diff = np.abs(pose.landmarks[:, :2] / 5 - standing.landmarks[:, :2])
+    assert float(np.median(diff)) < 4.0
+    small_mask = Image.fromarray(pose.mask, mode="F").resize(img.size, Image.Resampling.BOX)
+    agree = (np.asarray(small_mask) > 0.5) == (standing.mask > 0.5)
+    assert float(agree.mean()) > 0.97
+
+
+def test_working_image_keeps_small_images() -> None:
+    img = Image.new("RGB", (MAX_WORK_SIDE, 700))
+    assert working_image(img) == (img, 1.0)
+    work, k = working_image(Image.new("RGB", (700, 2 * MAX_WORK_SIDE)))
+    assert work.size == (350, MAX_WORK_SIDE) and k == 0.5
+
+
+def test_default_estimator_is_built_once() -> None:
+    got: list[PoseEstimator] = []
+    threads = [
+        threading.Thread(target=lambda: got.append(_pose.default_estimator())) for _ in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(got) == 4 and all(e is got[0] for e in got)
+    assert _pose.default_estimator() is got[0]
 
 
 def _reason(excinfo: pytest.ExceptionInfo[InvalidInputError]) -> str:

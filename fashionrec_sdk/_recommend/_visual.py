@@ -89,12 +89,12 @@ class Visuals:
 
     @property
     def estimator(self) -> PoseEstimator:
-        """The pose estimator of the shipped vision bundle (created once)."""
+        """The process-wide pose estimator of the shipped vision bundle (created once)."""
         with self._lock:
             if self._estimator is None:
-                from .._pose import PoseEstimator
+                from .._pose import default_estimator
 
-                self._estimator = PoseEstimator()
+                self._estimator = default_estimator()
             return self._estimator
 
     @property
