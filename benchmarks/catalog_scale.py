@@ -139,6 +139,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         times.append(time.perf_counter() - t)
         found.append([store.slot_of[h.product.id] for h in hits])
     out["recall_at_10"] = round(_recall(found, truth), 4)
+    out["effective_ef"] = store.index_all.ef
     out["query"] = _pct(times)
     out["qps_single_thread"] = round(len(times) / sum(times), 1)
     print(f"recall@10 {out['recall_at_10']} p50 {out['query']['p50_ms']} ms", file=sys.stderr)
@@ -183,7 +184,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             raw.set_ef(ef)
             labels, _ = raw.knn_query(queries, k=k, num_threads=1)
             grid[ef] = round(_recall([list(r) for r in labels], truth), 4)
-        raw.set_ef(params.ef)
+        raw.set_ef(store.index_all.ef)
         out["recall_vs_ef"] = grid
 
     if not args.no_save:

@@ -3,7 +3,8 @@
 How the defaults (``IndexParams``: M=16, ef_construction=200, ef=96) were chosen, with
 ``python -m benchmarks.catalog_scale --n 100000``: on 100k synthetic embedding-like
 vectors (384-d) recall@10 vs ef was 0.950 (16), 0.984 (32), 0.992 (48), 0.998 (64),
-0.9998 (96), 1.0 (128); ef=96 keeps a margin for 1M items at ~+20% query time over 64.
+0.9998 (96), 1.0 (128). At 1M items recall falls (0.962 at ef 96, 0.988 at 256), so
+indexes larger than 150k search with a larger ef (``search_ef``).
 
 Two checks here:
 
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fashionrec_sdk._catalog._index import DEFAULT_PARAMS, AnnIndex
+from fashionrec_sdk._catalog._index import DEFAULT_PARAMS, AnnIndex, IndexParams, search_ef
 from fashionrec_sdk._catalog._synthetic import clustered_vectors
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,3 +83,28 @@ def test_recall_on_real_text_tower_vectors() -> None:
     items = np.delete(vectors, np.arange(0, len(vectors), 10), axis=0)
     recall = _recall_at_10(items, queries)
     assert recall >= MIN_RECALL, f"recall@10 {recall:.4f} on {len(items)} real items"
+
+
+def test_search_ef_grows_with_size_within_bounds() -> None:
+    floor = DEFAULT_PARAMS.ef
+    assert search_ef(0, floor) == search_ef(150_000, floor) == floor
+    sizes = [150_000, 300_000, 1_000_000, 10_000_000, 10**9]
+    efs = [search_ef(n, floor) for n in sizes]
+    assert efs == sorted(efs) and efs[2] == 248 and efs[-1] == 512
+    assert search_ef(10**9, 600) == 600  # an explicit ef above the cap is kept
+
+
+def test_index_ef_follows_its_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fashionrec_sdk._catalog import _index
+
+    monkeypatch.setattr(_index, "_EF_BASE_SIZE", 1000)  # the schedule at small sizes
+    index = AnnIndex(16, IndexParams(ef=8))
+    rng = np.random.default_rng(0)
+    vecs = rng.standard_normal((4000, 16)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    index.add(np.arange(1000), vecs[:1000])
+    assert index.ef == index._index.ef == 8
+    index.add(np.arange(1000, 4000), vecs[1000:])
+    assert index.ef == index._index.ef == 16  # 8 * sqrt(4000 / 1000)
+    index.remove(np.arange(3000))
+    assert index.ef == index._index.ef == 8

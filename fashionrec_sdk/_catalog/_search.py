@@ -18,8 +18,12 @@ Strategy, per query:
    that fail, and if fewer than ``k`` pass, ask again for more: ``1.5 * k / r + 10``
    with ``r`` the pass rate just observed, at least twice the last request
    (hnswlib searches with ``max(ef, k)``, so this also grows ``ef``); at most
-   :data:`MAX_ROUNDS` rounds.
-4. If the rounds still come back short, scan the passing set exactly.
+   :data:`MAX_ROUNDS` rounds, and only while the request stays below
+   ``max(live / FETCH_SHARE, 8 * EXACT_MIN)`` candidates (a graph search much larger
+   costs about as much as scanning everything).
+4. If the rounds still come back short, scan the passing set exactly. At 1M items a
+   scan with a Python-level filter (colours, sizes, attributes) costs ~1-2 s, which is
+   why rare filters get more graph rounds first.
 
 ``benchmarks/catalog_scale.py`` reports how often each path runs and its latency for
 filters of different selectivity.
@@ -36,12 +40,14 @@ import numpy as np
 from .._records import Filters
 from ._store import VectorStore, needs_python_check
 
-__all__ = ["EXACT_MIN", "MAX_ROUNDS", "SearchTrace", "exact_limit", "search_slots"]
+__all__ = ["EXACT_MIN", "FETCH_SHARE", "MAX_ROUNDS", "SearchTrace", "exact_limit", "search_slots"]
 
 #: Filtered sets at most this large are always scanned exactly.
 EXACT_MIN = 512
 #: Over-fetch rounds before the exact fallback.
-MAX_ROUNDS = 3
+MAX_ROUNDS = 6
+#: Graph searches ask for at most ``live / FETCH_SHARE`` candidates before the scan.
+FETCH_SHARE = 32
 _SCAN_CHUNK = 65_536
 
 Path_ = Literal["empty", "hnsw", "exact"]
@@ -131,6 +137,7 @@ def search_slots(
     share = len(candidates) / index.live
     fetch = min(index.live, math.ceil(k / share * 1.5) + 10)
     trace.path = "hnsw"
+    limit = max(index.live // FETCH_SHARE, 8 * EXACT_MIN, fetch)
     for _ in range(MAX_ROUNDS):
         trace.rounds += 1
         trace.fetched.append(fetch)
@@ -150,5 +157,7 @@ def search_slots(
         rate = len(hits) / max(len(labels), 1)
         wanted = math.ceil(1.5 * k / rate) + 10 if rate > 0 else 4 * fetch
         fetch = min(index.live, max(2 * fetch, wanted))
+        if fetch > limit:
+            break
     trace.path = "exact"
     return _exact(store, query, k, candidates, filters, python_check)
