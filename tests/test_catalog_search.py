@@ -88,8 +88,9 @@ def test_filters_always_honoured_and_k_returned(catalog: tuple[Catalog, np.ndarr
 
 def test_overfetch_rounds_then_exact_fallback(catalog: tuple[Catalog, np.ndarray]) -> None:
     cat, vectors = catalog
-    # The columns cannot see colours or attributes: the graph search over-fetches.
-    flt = fr.Filters(colors=("red",), attributes={"fit": "slim"}, sizes=("XL",))
+    # The columns cannot see attributes, sizes or a colour outside the parser's
+    # vocabulary ("ed" matches the "red" items): the graph search over-fetches.
+    flt = fr.Filters(colors=("ed",), attributes={"fit": "slim"}, sizes=("XL",))
     passing = {p.id for p in cat if flt.accepts(p)}
     assert 10 <= len(passing) < 0.05 * N
     trace = SearchTrace()

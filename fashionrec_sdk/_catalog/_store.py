@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._categories import COARSE_CATEGORIES
+from .._parser import COLORS
 from .._records import Filters, Product
 from ._index import DEFAULT_PARAMS, AnnIndex, IndexParams
 
@@ -111,6 +112,7 @@ class VectorStore:
         self._category = np.zeros(0, dtype=np.int8)
         self._gender = np.zeros(0, dtype=np.int8)
         self._brand = np.zeros(0, dtype=np.int32)
+        self._colors = np.zeros(0, dtype=np.uint64)  # bit i: COLORS[i] named (colour or title)
         self._brand_codes: dict[str, int] = {}
         self.index_all = AnnIndex(dim, params)
         self.index_by_category: dict[str, AnnIndex] = {}
@@ -207,6 +209,12 @@ class VectorStore:
                 if b.lower() in self._brand_codes
             ]
             mask &= np.isin(self._brand[:n], codes)
+        if filters.colors is not None and _all_known_colors(filters.colors):
+            wanted = np.uint64(sum(_COLOR_BIT[c.lower()] for c in filters.colors))
+            mask &= (self._colors[:n] & wanted) != 0
+        if filters.exclude_colors is not None and _all_known_colors(filters.exclude_colors):
+            banned = np.uint64(sum(_COLOR_BIT[c.lower()] for c in filters.exclude_colors))
+            mask &= (self._colors[:n] & banned) == 0
         for product_id in filters.exclude_ids:
             slot = self.slot_of.get(product_id)
             if slot is not None:
@@ -227,6 +235,7 @@ class VectorStore:
         self._category = _grow(self._category, size, _NO_CODE)
         self._gender = _grow(self._gender, size, _NO_CODE)
         self._brand = _grow(self._brand, size, _NO_CODE)
+        self._colors = _grow(self._colors, size, 0)
 
     def _take_slot(self, product_id: str) -> int:
         slot = self.slot_of.get(product_id)
@@ -244,6 +253,7 @@ class VectorStore:
         self._in_stock[slot] = p.in_stock
         self._category[slot] = _CATEGORY_CODE.get(entry.category, _NO_CODE)
         self._gender[slot] = _NO_CODE if p.gender is None else _GENDER_CODE[p.gender]
+        self._colors[slot] = color_bits(p)
         if p.brand is None:
             self._brand[slot] = _NO_CODE
         else:
@@ -364,6 +374,7 @@ class VectorStore:
         self._category = np.full(n, _NO_CODE, dtype=np.int8)
         self._gender = np.full(n, _NO_CODE, dtype=np.int8)
         self._brand = np.full(n, _NO_CODE, dtype=np.int32)
+        self._colors = np.zeros(n, dtype=np.uint64)
         for slot, entry in enumerate(entries):
             if entry is not None:
                 self.live[slot] = True
@@ -373,6 +384,21 @@ class VectorStore:
             self._compute_norms(np.arange(start, min(n, start + 65_536)))
         self.index_all = index_all
         self.index_by_category = index_by_category
+
+
+#: One bit per colour word of the request parser (single words, no spaces).
+_COLOR_BIT: dict[str, int] = {c: 1 << i for i, c in enumerate(COLORS)}
+
+
+def color_bits(product: Product) -> int:
+    """Bits of the colour words named in ``product``'s colour field or title, with the
+    same substring rule as :meth:`Filters.accepts`."""
+    named = f"{(product.color or '').lower()} {product.title.lower()}"
+    return sum(bit for c, bit in _COLOR_BIT.items() if c in named)
+
+
+def _all_known_colors(colors: Sequence[str]) -> bool:
+    return all(c.lower() in _COLOR_BIT for c in colors)
 
 
 def _all_coarse(categories: Sequence[str]) -> bool:
@@ -387,7 +413,7 @@ def needs_python_check(filters: Filters | None) -> bool:
         return True
     return bool(
         filters.sizes is not None
-        or filters.colors is not None
-        or filters.exclude_colors is not None
+        or (filters.colors is not None and not _all_known_colors(filters.colors))
+        or (filters.exclude_colors is not None and not _all_known_colors(filters.exclude_colors))
         or filters.attributes
     )
