@@ -48,7 +48,7 @@ test: sys-deps lint typecheck docs models-smoke unit
 demo: venv sys-deps
 	$(PY) -m export.sample_catalog --data $(DATA) --out demo_out/sample_products.jsonl
 	$(VENV)/bin/fashionrec demo --products demo_out/sample_products.jsonl --images demo_out/query_images \
-		--photo tests/fixtures/photos/standing_full_body.jpg --out demo_out
+		--photo tests/fixtures/photos/standing_full_body_floor.jpg --out demo_out
 
 docs: venv
 	$(VENV)/bin/mkdocs build --strict --quiet --site-dir site

@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from ._body_photo import body_from_photo
 from ._errors import InvalidInputError
 from ._lookbook import LookbookSection
 from ._recommend import Recommender
@@ -39,10 +40,13 @@ def run_visual_demo(
     if photo is not None:
         print(f"\n=== Body profile from a photo\nphoto: {photo.name}, height {DEMO_HEIGHT_CM:g} cm")
         try:
-            body = rec.body_from_photo(photo, DEMO_HEIGHT_CM)
+            est = body_from_photo(photo, DEMO_HEIGHT_CM, estimator=rec.visuals.estimator)
+            body = est.profile
             note = (
                 f"estimated: bust {body.bust_cm:.0f} / waist {body.waist_cm:.0f} / hips "
-                f"{body.hips_cm:.0f} cm -> {', '.join(body.labels)} (confidence {body.confidence:.2f})"
+                f"{body.hips_cm:.0f} cm -> {', '.join(body.labels)}; confidence "
+                f"{est.confidence:.2f} (a session uses estimates from 0.4); "
+                f"warnings: {'; '.join(est.warnings) or 'none'}"
             )
         except InvalidInputError as err:
             note = f"refused: {err}"
