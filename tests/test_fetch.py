@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import io
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from PIL import Image
 
 import fashionrec_sdk as fr
+
+from ._loopback import loopback
 
 PNG = io.BytesIO()
 Image.new("RGB", (8, 8), (1, 2, 3)).save(PNG, format="PNG")
@@ -69,12 +70,8 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture()
 def server() -> Iterator[str]:
     _Handler.hits = {}
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with loopback(_Handler) as url:
+        yield url
 
 
 def fetcher(**kw: object) -> fr.Fetcher:

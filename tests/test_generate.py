@@ -10,10 +10,9 @@ import base64
 import io
 import json
 import shutil
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,8 @@ from fashionrec_sdk._generate import (
     tint,
 )
 from fashionrec_sdk._integrity import sha256_file
+
+from ._loopback import loopback
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -250,12 +251,8 @@ class _Handler(BaseHTTPRequestHandler):
 def server() -> Iterator[str]:
     _Handler.hits = {}
     _Handler.requests = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with loopback(_Handler) as url:
+        yield url
 
 
 def remote(base: str, **kw: Any) -> RemoteImageGenerator:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -13,6 +12,7 @@ import fashionrec_sdk as fr
 from fashionrec_sdk._catalog import Catalog
 from fashionrec_sdk._recommend import OpenAIChatReply, Recommender, Session
 
+from ._loopback import loopback
 from ._products import sample_products
 
 BODY = fr.BodyProfile(height_cm=170, bust_cm=92, waist_cm=72, hips_cm=96)
@@ -114,11 +114,8 @@ class _Chat(BaseHTTPRequestHandler):
 
 @pytest.fixture()
 def chat_server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Chat)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with loopback(_Chat) as url:
+        yield url
 
 
 @pytest.mark.parametrize("mode", ["ok", "500", "garbage"])

@@ -12,12 +12,11 @@ import base64
 import gzip
 import io
 import json
-import threading
 import time
 import tracemalloc
 from collections.abc import Iterator
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +28,8 @@ from fashionrec_sdk._pose import LANDMARKS, MAX_WORK_SIDE, MIN_IMAGE_SIDE, Pose
 from fashionrec_sdk._records import Product
 from fashionrec_sdk._tryon import EmbeddedTryOn, TryOnBackend, tryon
 from fashionrec_sdk._tryon_remote import RemoteTryOn
+
+from ._loopback import loopback
 
 FMNIST = Path("/usr/share/datasets/fashion-mnist")
 #: Fixed t10k indices: the first T-shirt, trouser and dress, the second coat.
@@ -446,12 +447,8 @@ class _Server(BaseHTTPRequestHandler):
 @pytest.fixture()
 def server() -> Iterator[str]:
     _Server.hits = {}
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Server)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with loopback(_Server) as url:
+        yield url
 
 
 PERSON = Image.new("RGB", (96, 144), (200, 180, 160))
