@@ -259,6 +259,18 @@ class Stylist:
     ) -> np.ndarray:
         """Per-label probabilities ``(B, L)`` that each outfit suits people with the label."""
         outfit_vec, _ = self._outfit_batch(outfits, vectors)
+        return self._label_probs(outfit_vec)
+
+    def score_and_label_outfits(
+        self, outfits: Sequence[Sequence[Product]], vectors: Sequence[np.ndarray] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`score_outfits` and :meth:`label_probabilities` of the same outfits with
+        one run of the outfit encoder."""
+        outfit_vec, logits = self._outfit_batch(outfits, vectors)
+        compat = _sigmoid(logits.astype(np.float64)).astype(np.float32)
+        return compat, self._label_probs(outfit_vec)
+
+    def _label_probs(self, outfit_vec: np.ndarray) -> np.ndarray:
         (logits,) = run_session(
             self.bundle.session("physique_gcn"),
             {"outfit_vector": outfit_vec.astype(np.float32)},

@@ -144,10 +144,6 @@ class Recommender:
                 out.extend(as_products([it], field=f"{field}[{i}]"))
         return out
 
-    def _stored(self, products: Sequence[Product]) -> list[int]:
-        """Positions of products whose current catalog version is exactly this record."""
-        return [i for i, p in enumerate(products) if self.catalog.get(p.id) == p]
-
     def _text_vectors(self, products: Sequence[Product]) -> np.ndarray:
         """Text vectors, from the catalog when stored there, else encoded now."""
         return self._vectors(products, "text")
@@ -169,6 +165,29 @@ class Recommender:
                 self.stylist.text_vectors(fresh) if kind == "text" else self.stylist.embed(fresh)
             )
         return vecs
+
+    def _outfit_vectors(
+        self, context: Sequence[Product], candidates: Sequence[Product]
+    ) -> list[np.ndarray]:
+        """Text vectors ``(len(context) + 1, D)`` of each outfit ``[*context, candidate]``."""
+        ctx = (
+            self._text_vectors(context) if context else np.zeros((0, self.stylist.dim), np.float32)
+        )
+        cand = self._text_vectors(candidates)
+        return [np.vstack([ctx, cand[i : i + 1]]) for i in range(len(candidates))]
+
+    def _compat_and_physique(
+        self, context: Sequence[Product], candidates: Sequence[Product], body: BodyProfile | None
+    ) -> tuple[np.ndarray, np.ndarray, list[list[str]]]:
+        """Compatibility of each candidate worn with ``context``, and its physique score and
+        reasons, with one run of the outfit encoder."""
+        outfits = [[*context, c] for c in candidates]
+        vecs = self._outfit_vectors(context, candidates)
+        if body is None:
+            compat = self.stylist.score_outfits(outfits, vecs)
+            return (compat, *self._physique(candidates, None))
+        compat, probs = self.stylist.score_and_label_outfits(outfits, vecs)
+        return (compat, *self._physique(candidates, body, context, probs=probs))
 
     @staticmethod
     def _check_k(k: int) -> int:
@@ -238,17 +257,24 @@ class Recommender:
         )
 
     def _physique(
-        self, products: Sequence[Product], body: BodyProfile | None, context: Sequence[Product] = ()
+        self,
+        products: Sequence[Product],
+        body: BodyProfile | None,
+        context: Sequence[Product] = (),
+        *,
+        probs: np.ndarray | None = None,
     ) -> tuple[np.ndarray, list[list[str]]]:
-        """Physique score per candidate (worn with ``context``) and its reasons."""
+        """Physique score per candidate (worn with ``context``) and its reasons.
+
+        ``probs``: the label probabilities of those outfits when the caller already has
+        them (from :meth:`Stylist.score_and_label_outfits`).
+        """
         if body is None or not products:
             return np.full(len(products), 0.5, np.float32), [[] for _ in products]
-        ctx = list(context)
-        ctx_vecs = self._text_vectors(ctx) if ctx else np.zeros((0, self.stylist.dim), np.float32)
-        cand_vecs = self._text_vectors(products)
-        outfits = [[*ctx, p] for p in products]
-        vecs = [np.vstack([ctx_vecs, cand_vecs[i : i + 1]]) for i in range(len(products))]
-        probs = self.stylist.label_probabilities(outfits, vecs)
+        if probs is None:
+            ctx = list(context)
+            outfits = [[*ctx, p] for p in products]
+            probs = self.stylist.label_probabilities(outfits, self._outfit_vectors(ctx, products))
         scores = self.stylist.physique_scores(probs, body)
         shape = body.body_shape
         if shape in self.stylist.trusted_labels:
@@ -342,7 +368,6 @@ class Recommender:
         slots = self._missing_slots(outfit, f)
         if not slots:
             return []
-        text_vecs = self._text_vectors(outfit)
         centre = l2_normalize(self._item_vectors(outfit).mean(axis=0))
         if query is not None:  # a session's request steers the look ("job interview")
             centre = l2_normalize(centre + query)
@@ -355,11 +380,7 @@ class Recommender:
             cand_slot.extend([slot] * len(products))
         if not cands:
             return []
-        cand_text = self._text_vectors(cands)
-        outfits = [[*outfit, c] for c in cands]
-        vecs = [np.vstack([text_vecs, cand_text[i : i + 1]]) for i in range(len(cands))]
-        compat = self.stylist.score_outfits(outfits, vecs)
-        phys, phys_why = self._physique(cands, body, context=outfit)
+        compat, phys, phys_why = self._compat_and_physique(outfit, cands, body)
         cand_vecs = self._item_vectors(cands)
         rel = cand_vecs @ centre
         anchors = join_names([short_name(p) for p in outfit[:2]])
@@ -556,15 +577,10 @@ class Recommender:
         )
         rel = vecs @ query + COLOUR_BONUS * colour_hit
         if rest:
-            rest_vecs = self._text_vectors(rest)
-            cand_text = self._text_vectors(products)
-            compat = self.stylist.score_outfits(
-                [[*rest, c] for c in products],
-                [np.vstack([rest_vecs, cand_text[i : i + 1]]) for i in range(len(products))],
-            )
+            compat, phys, phys_why = self._compat_and_physique(rest, products, body)
         else:
             compat = np.full(len(products), 0.5, np.float32)
-        phys, phys_why = self._physique(products, body, context=rest)
+            phys, phys_why = self._physique(products, body)
         comps = [
             {"relevance": float(r), "compatibility": float(c), "physique": float(p)}
             for r, c, p in zip(rel, compat, phys, strict=True)
