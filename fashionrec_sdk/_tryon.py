@@ -65,11 +65,15 @@ from ._tryon_warp import warp
 
 __all__ = [
     "GARMENT_KINDS",
+    "WEARABLE",
     "EmbeddedTryOn",
     "TryOnBackend",
     "load_garment_image",
     "tryon",
 ]
+
+#: Coarse categories a try-on can place on a body.
+WEARABLE: tuple[str, ...] = ("top", "outerwear", "dress", "bottom")
 
 #: What :func:`tryon` can place, after mapping the category.
 GARMENT_KINDS = ("top", "outerwear", "dress", "skirt", "shorts", "trousers")
@@ -173,7 +177,7 @@ def tryon(
     person = load_image(person_image, field="person_image")
     check_side(person, field="person_image", purpose="try-on")
     source, text, coarse = _garment_source(garment, category)
-    if coarse is not None and coarse not in ("top", "bottom", "dress", "outerwear"):
+    if coarse is not None and coarse not in WEARABLE:
         raise InvalidInputError(
             f"category: try-on places tops, bottoms, dresses and outerwear; {coarse!r} "
             f"(from {text!r}) is not supported",

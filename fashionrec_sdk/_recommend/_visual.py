@@ -19,6 +19,7 @@ from pydantic import field_serializer, field_validator
 from .._errors import InvalidInputError
 from .._images import ImageInput, load_image
 from .._records import BodyProfile, Product
+from .._tryon import WEARABLE
 from .._validation import Record
 
 if TYPE_CHECKING:
@@ -27,10 +28,7 @@ if TYPE_CHECKING:
     from .._pose import PoseEstimator
     from .._tryon import TryOnBackend
 
-__all__ = ["SessionImage", "Visuals", "png_bytes"]
-
-#: Coarse categories a try-on can place on a body.
-WEARABLE = ("top", "outerwear", "dress", "bottom")
+__all__ = ["WEARABLE", "SessionImage", "Visuals", "png_bytes"]
 
 
 def png_bytes(image: Image.Image) -> bytes:
