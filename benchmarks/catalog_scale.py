@@ -33,6 +33,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,12 +65,19 @@ def _rss_bytes() -> int:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def _exact_topk(base: np.ndarray, queries: np.ndarray, k: int, chunk: int = 100_000) -> np.ndarray:
-    """Exact top-k row indices of ``base`` for each query (chunked matmul)."""
+def exact_topk(
+    queries: np.ndarray,
+    k: int,
+    n: int,
+    rows: Callable[[int, int], np.ndarray],
+    chunk: int = 100_000,
+) -> np.ndarray:
+    """Exact top-k row indices among ``n`` rows for each query; ``rows(start, stop)``
+    gives rows ``start..stop`` (chunked, so the whole matrix never has to exist)."""
     best_s = np.full((len(queries), k), -np.inf, dtype=np.float32)
     best_i = np.zeros((len(queries), k), dtype=np.int64)
-    for start in range(0, len(base), chunk):
-        s = queries @ base[start : start + chunk].T
+    for start in range(0, n, chunk):
+        s = queries @ rows(start, min(n, start + chunk)).T
         idx = np.argpartition(-s, min(k, s.shape[1] - 1), axis=1)[:, :k]
         cand_s = np.concatenate([best_s, np.take_along_axis(s, idx, axis=1)], axis=1)
         cand_i = np.concatenate([best_i, idx + start], axis=1)
@@ -79,7 +87,12 @@ def _exact_topk(base: np.ndarray, queries: np.ndarray, k: int, chunk: int = 100_
     return best_i
 
 
-def _recall(found: list[list[int]], truth: np.ndarray) -> float:
+def _exact_topk(base: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
+    return exact_topk(queries, k, len(base), lambda a, b: base[a:b])
+
+
+def recall(found: list[list[int]], truth: np.ndarray) -> float:
+    """Mean share of each row of ``truth`` found in the matching list of ``found``."""
     k = truth.shape[1]
     return float(
         np.mean([len(set(f) & set(t.tolist())) / k for f, t in zip(found, truth, strict=True)])
@@ -129,7 +142,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     stored = store.fused(np.arange(n))  # what the index holds (from float16 rows)
     truth = _exact_topk(stored, queries, k)
     truth32 = _exact_topk(base, queries, k)
-    out["float16_exact_recall_vs_float32"] = round(_recall([list(r) for r in truth], truth32), 4)
+    out["float16_exact_recall_vs_float32"] = round(recall([list(r) for r in truth], truth32), 4)
 
     found: list[list[int]] = []
     times: list[float] = []
@@ -138,7 +151,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         hits = catalog.search_vector(q, k)
         times.append(time.perf_counter() - t)
         found.append([store.slot_of[h.product.id] for h in hits])
-    out["recall_at_10"] = round(_recall(found, truth), 4)
+    out["recall_at_10"] = round(recall(found, truth), 4)
     out["effective_ef"] = store.index_all.ef
     out["query"] = _pct(times)
     out["qps_single_thread"] = round(len(times) / sum(times), 1)
@@ -168,7 +181,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 raise SystemExit(f"filter {name!r} returned an item that fails it")
         filtered[name] = {
             "passing_share": round(len(passing) / n, 5),
-            "recall_at_10": round(_recall(got, sub_truth), 4),
+            "recall_at_10": round(recall(got, sub_truth), 4),
             "short_results": short,
             "paths": paths,
             "mean_rounds": round(float(np.mean(rounds)), 2),
@@ -183,7 +196,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for ef in [int(x) for x in args.ef_grid.split(",")]:
             raw.set_ef(ef)
             labels, _ = raw.knn_query(queries, k=k, num_threads=1)
-            grid[ef] = round(_recall([list(r) for r in labels], truth), 4)
+            grid[ef] = round(recall([list(r) for r in labels], truth), 4)
         raw.set_ef(store.index_all.ef)
         out["recall_vs_ef"] = grid
 

@@ -43,6 +43,9 @@ from fashionrec_sdk._catalog import Catalog
 from fashionrec_sdk._catalog._persist import BundleRef
 from fashionrec_sdk._catalog._synthetic import clustered_vectors, synthetic_products
 
+from .catalog_scale import exact_topk
+from .catalog_scale import recall as recall_at
+
 TARGETS = {
     "complete_outfit p99 <= 10 ms @100k, 1 thread": ("complete_outfit", 100_000, "p99", 10.0),
     "text search p50 <= 15 ms, 1 thread": ("search_text", None, "p50", 15.0),
@@ -120,22 +123,10 @@ def catalog_recall(
     """recall@10 of ``search_vector`` (default ef) and of the global index at other ``ef``
     values, against exact search over the stored vectors, with single-query latency."""
     store = catalog._store
-    n = len(catalog)
-    best_s = np.full((len(queries), 10), -np.inf, dtype=np.float32)
-    truth = np.zeros((len(queries), 10), dtype=np.int64)
-    for start in range(0, n, 100_000):  # exact search, chunked over the catalog
-        slots = np.arange(start, min(n, start + 100_000))
-        scores = queries @ store.fused(slots).T
-        cand_s = np.concatenate([best_s, scores], axis=1)
-        cand_i = np.concatenate([truth, np.tile(slots, (len(queries), 1))], axis=1)
-        keep = np.argsort(-cand_s, axis=1)[:, :10]
-        best_s = np.take_along_axis(cand_s, keep, axis=1)
-        truth = np.take_along_axis(cand_i, keep, axis=1)
+    truth = exact_topk(queries, 10, len(catalog), lambda a, b: store.fused(np.arange(a, b)))
 
     def recall(found: list[list[int]]) -> float:
-        return float(
-            np.mean([len(set(f) & set(t.tolist())) / 10 for f, t in zip(found, truth, strict=True)])
-        )
+        return recall_at(found, truth)
 
     got = [[store.slot_of[h.product.id] for h in catalog.search_vector(q, 10)] for q in queries]
     out: dict[str, Any] = {"queries": len(queries), "search_vector_default_ef": recall(got)}
